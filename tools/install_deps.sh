@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs everything this project needs on a Debian bookworm machine that has
+# only Debian's package archive: Bazel 4.2.3 and its offline rule repositories,
+# clang 14 with its sanitizer and libFuzzer runtimes, GoogleTest sources, the
+# Abseil source package, and the peer allocators the benchmarks compare with.
+# Idempotent: a machine that already has everything costs a few dpkg queries.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="${root}/.deps"
+
+packages=(
+  bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
+  clang-14 libclang-rt-14-dev g++ googletest dpkg-dev
+  valgrind sqlite3 python3
+  libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
+)
+
+sudo_if_needed() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+
+apt_updated=0
+apt_update_once() {
+  if [[ ${apt_updated} -eq 0 ]]; then
+    sudo_if_needed apt-get update -qq
+    apt_updated=1
+  fi
+}
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "install_deps: installing ${missing[*]}" >&2
+  apt_update_once
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Abseil comes as Debian's source package, which carries upstream's BUILD.bazel
+# files. Source packages need a deb-src entry, which a fresh machine lacks.
+if [[ ! -f "${deps}/abseil-cpp/absl/base/BUILD.bazel" ]]; then
+  src_list=/etc/apt/sources.list.d/rusty-malloc-deb-src.sources
+  if [[ ! -f ${src_list} ]]; then
+    sudo_if_needed tee "${src_list}" >/dev/null <<'SOURCES'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    apt_updated=0
+  fi
+  apt_update_once
+  rm -rf "${deps}/abseil-src"
+  mkdir -p "${deps}/abseil-src"
+  # bookworm's abseil is 20220623.1 plus Debian's security patches, which
+  # apt-get source applies.
+  (cd "${deps}/abseil-src" && apt-get source -qq abseil >/dev/null 2>&1)
+  src_dir=$(find "${deps}/abseil-src" -maxdepth 1 -mindepth 1 -type d -name 'abseil-*' | head -n1)
+  rm -rf "${deps}/abseil-cpp"
+  mv "${src_dir}" "${deps}/abseil-cpp"
+  rm -rf "${deps}/abseil-src"
+fi
