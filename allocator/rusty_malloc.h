@@ -44,7 +44,15 @@ class RustyMalloc {
   void Deallocate(void* ptr) {
     if (ptr == nullptr) return;
     absl::base_internal::SpinLockHolder hold(&lock_);
+#ifdef RUSTY_MALLOC_PLANT_EARLY_UNLOCK
+    // Planted bug for the fuzzers to find: the lock is dropped before the
+    // free list is updated.
+    lock_.Unlock();
     raw_.Deallocate(ptr);
+    lock_.Lock();
+#else
+    raw_.Deallocate(ptr);
+#endif
   }
 
   void* Reallocate(void* ptr, std::size_t size, std::size_t align = kGranule);

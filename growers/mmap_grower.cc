@@ -22,7 +22,7 @@ std::size_t RoundUp(std::size_t n, std::size_t to) {
 
 MmapGrower& MmapGrower::operator=(MmapGrower&& other) noexcept {
   if (this != &other) {
-    if (base_ != nullptr) munmap(base_, reserved_);
+    if (base_ != nullptr) Unmap();
     reserve_bytes_ = other.reserve_bytes_;
     commit_step_ = other.commit_step_;
     base_ = std::exchange(other.base_, nullptr);
@@ -33,9 +33,7 @@ MmapGrower& MmapGrower::operator=(MmapGrower&& other) noexcept {
   return *this;
 }
 
-MmapGrower::~MmapGrower() {
-  if (base_ != nullptr) munmap(base_, reserved_);
-}
+void MmapGrower::Unmap() { munmap(base_, reserved_); }
 
 bool MmapGrower::Reserve() {
   const std::size_t bytes = RoundUp(reserve_bytes_, PageSize());

@@ -34,7 +34,10 @@ class MmapGrower {
         size_(std::exchange(other.size_, 0)) {}
   MmapGrower& operator=(MmapGrower&& other) noexcept;
   // Unmaps the reservation; allocations from it must be dead by then.
-  ~MmapGrower();
+  // constexpr so that allocators over an MmapGrower can be constinit.
+  constexpr ~MmapGrower() {
+    if (base_ != nullptr) Unmap();
+  }
 
   std::size_t Grow(std::size_t min_bytes);
   bool Shrink(std::size_t bytes);
@@ -47,6 +50,7 @@ class MmapGrower {
 
  private:
   bool Reserve();
+  void Unmap();
 
   std::size_t reserve_bytes_;
   std::size_t commit_step_;
