@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then runs every test under
+# the default toolchain (g++), under clang, and under the asan, ubsan and tsan
+# configs, and finally builds and runs the example consumer workspace.
+# Prints "tests: N passed, M failed" last; exits non-zero on any failure.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${root}"
+bash tools/install_deps.sh || { echo "install_deps failed" >&2; exit 1; }
+
+# Shared by every config and by the example workspace, so repeated configs
+# and repeated runs cost little.
+cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
+# g++ first, then every clang config together: switching the compiler
+# re-configures the toolchain, so do it once.
+configs=(default clang asan ubsan tsan)
+
+passed=0
+failed=0
+
+# Runs `bazel test` with the given flags and adds its per-target results to
+# the totals. A build failure with no per-target lines counts as one failure.
+run_config() {
+  local name=$1
+  shift
+  local log
+  log=$(mktemp)
+  echo "=== bazel test //... (${name})"
+  bazel test "${cache[@]}" "$@" //... 2>&1 | tee "${log}" |
+    grep -E '^(//|ERROR|Executed|INFO: Elapsed)'
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "${log}")
+  f=$(grep -cE '^//[^ ]+ +.*(FAILED|NO STATUS|TIMEOUT|INCOMPLETE)' "${log}")
+  if [[ ${rc} -ne 0 && ${f} -eq 0 ]]; then
+    f=1
+    tail -n 40 "${log}"
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  rm -f "${log}"
+}
+
+for config in "${configs[@]}"; do
+  if [[ ${config} == default ]]; then
+    run_config default
+  else
+    run_config "${config}" --config="${config}"
+  fi
+done
+
+echo "=== example consumer (depends on @rusty_malloc targets)"
+if (cd examples/consumer && bazel run "${cache[@]}" //:consumer 2>&1 |
+      grep -E '^(consumer:|ERROR)'; exit "${PIPESTATUS[0]}"); then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+(cd examples/consumer && bazel shutdown) >/dev/null 2>&1
+
+echo "tests: ${passed} passed, ${failed} failed"
+[[ ${failed} -eq 0 ]]
