@@ -35,9 +35,21 @@ HeapReport FreeList::CheckLinks(
     std::size_t free_blocks,
     absl::FunctionRef<bool(Block*)> is_free_block) const {
   std::size_t count = 0;
+  const HeapReport report = WalkLinks(free_blocks, is_free_block, &count);
+  if (!report.ok()) return report;
+  if (count != free_blocks) {
+    return {"free list misses some of the heap's free blocks", head_};
+  }
+  return {};
+}
+
+HeapReport FreeList::WalkLinks(std::size_t limit,
+                               absl::FunctionRef<bool(Block*)> is_free_block,
+                               std::size_t* count) const {
+  *count = 0;
   Block* prev = nullptr;
   for (Block* node = head_; node != nullptr; node = NextOf(node)) {
-    if (count == free_blocks) {
+    if (*count == limit) {
       return {
           "free list holds more nodes than the heap has free blocks "
           "(a cycle or a stale node)",
@@ -50,10 +62,7 @@ HeapReport FreeList::CheckLinks(
       return {"free list back link disagrees with its forward link", node};
     }
     prev = node;
-    ++count;
-  }
-  if (count != free_blocks) {
-    return {"free list misses some of the heap's free blocks", prev};
+    ++*count;
   }
   return {};
 }

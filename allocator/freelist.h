@@ -51,6 +51,11 @@ class FreeList {
   Block* FindFit(std::size_t size, std::size_t align) const;
   HeapReport CheckLinks(std::size_t free_blocks,
                         absl::FunctionRef<bool(Block*)> is_free_block) const;
+  // Walks at most `limit` nodes checking each as CheckLinks does, and stores
+  // how many it saw in `*count`; reports a list longer than `limit`.
+  HeapReport WalkLinks(std::size_t limit,
+                       absl::FunctionRef<bool(Block*)> is_free_block,
+                       std::size_t* count) const;
 
   Block* Front() const { return head_; }
   bool empty() const { return head_ == nullptr; }

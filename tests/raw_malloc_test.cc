@@ -8,6 +8,7 @@
 #include "allocator/freelist.h"
 #include "allocator/header.h"
 #include "allocator/sanitizer.h"
+#include "allocator/segregated_freelist.h"
 #include "gtest/gtest.h"
 #include "tests/patterns.h"
 #include "tests/test_growers.h"
@@ -52,7 +53,7 @@ class RawMallocTest : public ::testing::Test {
   Heap heap_;
 };
 
-using Indexes = ::testing::Types<FreeList>;
+using Indexes = ::testing::Types<FreeList, SegregatedFreeList>;
 TYPED_TEST_SUITE(RawMallocTest, Indexes);
 
 TYPED_TEST(RawMallocTest, EmptyHeapIsIntactAndTouchesNoGrower) {

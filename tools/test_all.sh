@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then runs every test under
-# the default toolchain (g++), under clang, and under the asan, ubsan and tsan
-# configs, and finally builds and runs the example consumer workspace.
+# The whole test suite: installs what is missing, then runs every test (the
+# fuzz corpora replay as regression tests) under the default toolchain (g++),
+# under clang, and under the asan, ubsan and tsan configs; builds and runs the
+# example consumer workspace; fuzzes every harness briefly; proves each
+# planted bug is found; and checks the OSS-Fuzz build script.
 # Prints "tests: N passed, M failed" last; exits non-zero on any failure.
 set -uo pipefail
 
@@ -50,14 +52,32 @@ for config in "${configs[@]}"; do
   fi
 done
 
-echo "=== example consumer (depends on @rusty_malloc targets)"
-if (cd examples/consumer && bazel run "${cache[@]}" //:consumer 2>&1 |
-      grep -E '^(consumer:|ERROR)'; exit "${PIPESTATUS[0]}"); then
-  passed=$((passed + 1))
-else
-  failed=$((failed + 1))
-fi
-(cd examples/consumer && bazel shutdown) >/dev/null 2>&1
+# Runs a named step; it passes when the command exits 0.
+run_step() {
+  local name=$1
+  shift
+  echo "=== ${name}"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    echo "!!! ${name} failed"
+    failed=$((failed + 1))
+  fi
+}
+
+consumer() {
+  (cd examples/consumer && bazel run "${cache[@]}" //:consumer 2>&1 |
+     grep -E '^(consumer:|ERROR)'; exit "${PIPESTATUS[0]}")
+  local rc=$?
+  (cd examples/consumer && bazel shutdown) >/dev/null 2>&1
+  return "${rc}"
+}
+
+run_step "example consumer (depends on @rusty_malloc targets)" consumer
+run_step "fuzz every harness ${FUZZ_SECONDS:-20}s (ASan+UBSan; TSan for the concurrent one)" \
+  bash tools/fuzz_continuously.sh --no-merge "${FUZZ_SECONDS:-20}"
+run_step "planted bugs are found by the fuzzers" bash tools/check_planted_bugs.sh
+run_step "OSS-Fuzz build.sh" bash tools/check_oss_fuzz_build.sh
 
 echo "tests: ${passed} passed, ${failed} failed"
 [[ ${failed} -eq 0 ]]

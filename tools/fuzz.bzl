@@ -1,0 +1,56 @@
+"""rusty_fuzz_test: one libFuzzer harness, its regression test and runner.
+
+In the style of rules_fuzzing, for one harness `name` (fuzz/<name>.cc) with
+its corpus in fuzz/corpus/<name>/ and saved crashes in fuzz/crashes/<name>/:
+
+  <name>                    the fuzzer. Under --config=fuzz it links the
+                            fuzzing engine ($(LIB_FUZZING_ENGINE)); otherwise
+                            it links the replay main and runs given inputs.
+  <name>_regression_test    replays the corpus and every saved crash under
+                            plain `bazel test`, any compiler, any config.
+  <name>_run                `bazel run --config=fuzz //fuzz:<name>_run`
+                            fuzzes from the corpus (tools/run_fuzzer.sh).
+"""
+
+def rusty_fuzz_test(name, deps, dict = None, tags = []):
+    corpus = "corpus/" + name
+    crashes = "crashes/" + name
+    inputs = native.glob([corpus + "/**", crashes + "/**"])
+    native.cc_library(
+        name = name + "_harness",
+        testonly = True,
+        srcs = [name + ".cc"],
+        deps = deps,
+        alwayslink = True,
+    )
+    native.cc_binary(
+        name = name,
+        testonly = True,
+        deps = [":" + name + "_harness"] + select({
+            "//fuzz:fuzzing": ["//fuzz:tsan_suppressions"],
+            "//conditions:default": ["//fuzz:replay_main"],
+        }),
+        linkopts = select({
+            "//fuzz:fuzzing": ["$(LIB_FUZZING_ENGINE)"],
+            "//conditions:default": [],
+        }),
+        tags = tags,
+    )
+    native.cc_test(
+        name = name + "_regression_test",
+        deps = [":" + name + "_harness", "//fuzz:replay_main"],
+        data = inputs,
+        args = ["fuzz/" + corpus, "fuzz/" + crashes],
+        tags = tags,
+    )
+    native.sh_binary(
+        name = name + "_run",
+        testonly = True,
+        srcs = ["//tools:run_fuzzer.sh"],
+        data = [":" + name] + ([dict] if dict else []),
+        args = [
+            "$(rootpath :" + name + ")",
+            name,
+        ] + (["$(rootpath " + dict + ")"] if dict else []),
+        tags = tags,
+    )

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Continuous fuzzing: runs every harness for a time budget, folds inputs that
+# add coverage into its checked-in corpus (fuzz/corpus/<harness>/), and saves
+# crashing inputs in fuzz/crashes/<harness>/, where the harness's regression
+# test replays them from then on. The concurrent harness runs under TSan as
+# well as under ASan+UBSan.
+#
+# Usage: tools/fuzz_continuously.sh [--no-merge] [seconds_per_harness] [harness...]
+#   --no-merge   leave the corpora as they are (CI)
+# Exits non-zero if any harness crashed.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${root}"
+merge=1
+if [[ ${1:-} == --no-merge ]]; then
+  merge=0
+  shift
+fi
+seconds=${1:-300}
+shift || true
+harnesses=("$@")
+if [[ ${#harnesses[@]} -eq 0 ]]; then
+  harnesses=(freelist_fuzzer raw_malloc_fuzzer raw_malloc_edge_fuzzer
+             rusty_malloc_fuzzer buffer_grower_fuzzer)
+fi
+tsan_harnesses=(rusty_malloc_fuzzer)
+cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
+
+bash tools/install_deps.sh || exit 1
+crashed=0
+
+# Runs one harness binary for the budget; merges and reports.
+fuzz_one() {
+  local config=$1 harness=$2 binary=$3
+  local new="fuzz/out/${config}/${harness}"
+  local crashes="fuzz/crashes/${harness}"
+  rm -rf "${new}"
+  mkdir -p "${new}" "${crashes}" "fuzz/corpus/${harness}"
+  echo "=== ${harness} (${config}, ${seconds}s)"
+  "${binary}" -max_total_time="${seconds}" -rss_limit_mb=4096 -timeout=30 \
+    -print_final_stats=1 -artifact_prefix="${crashes}/" \
+    "${new}" "fuzz/corpus/${harness}" >"${new}.log" 2>&1
+  local rc=$?
+  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|SUMMARY|heap check)' \
+    "${new}.log"
+  if [[ ${rc} -ne 0 ]]; then
+    echo "!!! ${harness} (${config}) crashed; input saved in ${crashes}/"
+    tail -n 30 "${new}.log"
+    crashed=1
+  elif [[ ${merge} -eq 1 ]]; then
+    "${binary}" -merge=1 "fuzz/corpus/${harness}" "${new}" >/dev/null 2>&1
+    echo "corpus: $(ls "fuzz/corpus/${harness}" | wc -l) inputs"
+  fi
+}
+
+for config in fuzz fuzz_tsan; do
+  selected=()
+  for h in "${harnesses[@]}"; do
+    if [[ ${config} == fuzz ]] || [[ " ${tsan_harnesses[*]} " == *" ${h} "* ]]; then
+      selected+=("${h}")
+    fi
+  done
+  [[ ${#selected[@]} -eq 0 ]] && continue
+  targets=("${selected[@]/#///fuzz:}")
+  if ! bazel build "${cache[@]}" --config="${config}" "${targets[@]}" \
+      >"/tmp/rusty_fuzz_build.log" 2>&1; then
+    grep -E '(ERROR|error:)' /tmp/rusty_fuzz_build.log | head -n 20
+    echo "!!! harnesses did not build under --config=${config}"
+    crashed=1
+    continue
+  fi
+  bin=$(bazel info --config="${config}" bazel-bin 2>/dev/null)
+  for h in "${selected[@]}"; do
+    fuzz_one "${config}" "${h}" "${bin}/fuzz/${h}"
+  done
+done
+exit "${crashed}"
