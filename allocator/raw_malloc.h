@@ -84,6 +84,10 @@ class RawMalloc {
   // Bytes usable at a live block's address: at least what was asked.
   std::size_t UsableSize(void* ptr);
 
+  // Whether `ptr` is a live block of this heap, by the same checks that
+  // Deallocate aborts on, without aborting.
+  bool IsLiveBlock(const void* ptr) const;
+
   // Walks the heap and its free index and names the first broken invariant:
   // headers consistent and tagged, no two adjacent free blocks, footers
   // matching, sizes adding up to the grower's extent, and the index holding
@@ -105,6 +109,8 @@ class RawMalloc {
     return Block::At(grower_.Base() + grower_.Size() - kHeaderSize);
   }
 
+  // Why `ptr` is not a live block of this heap, or nullptr if it is one.
+  const char* WhyNotLive(const void* ptr) const;
   // The live block at `ptr`, or an abort naming `ptr`.
   Block* CheckedBlock(void* ptr) const;
 
@@ -227,26 +233,33 @@ std::size_t RawMalloc<G, Index>::UsableSize(void* ptr) {
 }
 
 template <Grower G, FreeBlockIndex Index>
-Block* RawMalloc<G, Index>::CheckedBlock(void* ptr) const {
+const char* RawMalloc<G, Index>::WhyNotLive(const void* ptr) const {
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
-  const auto first = reinterpret_cast<std::uintptr_t>(grower_.Base()) +
-                     kHeaderSize + kHeaderSize;
-  const auto end = first - kFrameBytes + grower_.Size();
-  if (grower_.Size() == 0 || address % kGranule != 0 || address < first ||
-      address >= end) {
-    ReportMisuse("pointer was not allocated by this heap", ptr);
+  const auto base = reinterpret_cast<std::uintptr_t>(grower_.Base());
+  const std::uintptr_t end = base + grower_.Size();
+  if (grower_.Size() == 0 || address % kGranule != 0 ||
+      address < base + kFrameBytes || address >= end) {
+    return "pointer was not allocated by this heap";
   }
-  Block* block = Block::FromPayload(ptr);
-  if (!block->HasValidTag() ||
-      block->Size() > end - kHeaderSize - (address - kHeaderSize)) {
-    ReportMisuse(
-        "pointer is not the start of a block of this heap, or the block's "
-        "header was overwritten",
-        ptr);
+  Block* block = Block::FromPayload(const_cast<void*>(ptr));
+  // The block must end at or before the end marker.
+  if (!block->HasValidTag() || block->Size() > end - address) {
+    return "pointer is not the start of a block of this heap, or the block's "
+           "header was overwritten";
   }
-  if (block->IsFree())
-    ReportMisuse("double free, or use of a freed block", ptr);
-  return block;
+  if (block->IsFree()) return "double free, or use of a freed block";
+  return nullptr;
+}
+
+template <Grower G, FreeBlockIndex Index>
+bool RawMalloc<G, Index>::IsLiveBlock(const void* ptr) const {
+  return WhyNotLive(ptr) == nullptr;
+}
+
+template <Grower G, FreeBlockIndex Index>
+Block* RawMalloc<G, Index>::CheckedBlock(void* ptr) const {
+  if (const char* why = WhyNotLive(ptr)) ReportMisuse(why, ptr);
+  return Block::FromPayload(ptr);
 }
 
 template <Grower G, FreeBlockIndex Index>

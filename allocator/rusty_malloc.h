@@ -67,6 +67,17 @@ class RustyMalloc {
     return raw_.UsableSize(ptr);
   }
 
+  bool IsLiveBlock(const void* ptr) {
+    absl::base_internal::SpinLockHolder hold(&lock_);
+    return raw_.IsLiveBlock(ptr);
+  }
+
+  // For fork(): take the lock in the parent before forking and release it in
+  // both processes after, so the child never inherits a heap that another
+  // thread was halfway through changing (pthread_atfork's three handlers).
+  void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Lock(); }
+  void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Unlock(); }
+
   HeapReport Verify() {
     absl::base_internal::SpinLockHolder hold(&lock_);
     return raw_.Verify();

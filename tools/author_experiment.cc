@@ -119,9 +119,8 @@ int Main(int argc, char** argv) {
         Measure(HeapAllocator<decltype(raw)>{&raw}, 1, vectors), system_1);
   }
   for (int threads : {1, 2, 4, 16}) {
-    const double system = threads == 1
-                              ? system_1
-                              : Measure(SystemAllocator{}, threads, vectors);
+    const double system =
+        threads == 1 ? system_1 : Measure(SystemAllocator{}, threads, vectors);
     if (threads != 1) Row("system (glibc)", threads, vectors, system, system);
     RustyMalloc<MmapGrower> locked(MmapGrower(std::size_t{1} << 32));
     Row("RustyMalloc (one lock)", threads, vectors,

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs programs nobody here wrote (Debian's python3 and sqlite3), a
+# multi-threaded C++ program and the malloc conformance test under
+# LD_PRELOAD=librusty_malloc.so, and checks their output against the expected
+# output and against the same program on glibc's malloc. RUSTY_MALLOC_STATS=1
+# makes the library report its heap at exit, which proves it was in use.
+set -uo pipefail
+
+if [[ ${1:-} == --skip ]]; then
+  echo "skipped: a sanitizer runtime must come first in the process, so it"
+  echo "cannot run uninstrumented programs with this library preloaded"
+  exit 0
+fi
+lib=$(realpath "$1") conformance=$2 threads=$3 py=$4 py_expected=$5 sql=$6 sql_expected=$7
+failures=0
+
+# check NAME EXPECTED_FILE COMMAND...: output equal to the file under glibc
+# and under rusty_malloc, and rusty_malloc's heap report present.
+check() {
+  local name=$1 expected=$2
+  shift 2
+  local glibc ours stats
+  glibc=$("$@" 2>/dev/null)
+  stats=$(mktemp)
+  ours=$(LD_PRELOAD="${lib}" RUSTY_MALLOC_STATS=1 "$@" 2>"${stats}")
+  local rc=$?
+  if [[ ${rc} -ne 0 ]]; then
+    echo "FAIL ${name}: exit ${rc} under rusty_malloc"; cat "${stats}"; failures=$((failures + 1))
+  elif [[ "${ours}" != "$(cat "${expected}")" ]]; then
+    echo "FAIL ${name}: output differs from ${expected}"; diff <(echo "${ours}") "${expected}" | head
+    failures=$((failures + 1))
+  elif [[ "${glibc}" != "${ours}" ]]; then
+    echo "FAIL ${name}: output differs from glibc's run"; failures=$((failures + 1))
+  elif ! grep -q '^rusty_malloc: heap [1-9]' "${stats}"; then
+    echo "FAIL ${name}: rusty_malloc was not in use"; cat "${stats}"; failures=$((failures + 1))
+  else
+    echo "ok   ${name}: $(grep -m1 '^rusty_malloc: heap' "${stats}")"
+  fi
+  rm -f "${stats}"
+}
+
+check "python3 allocation-heavy script" "${py_expected}" /usr/bin/python3 "${py}"
+check "sqlite3 inserts, index build, queries" "${sql_expected}" \
+  /usr/bin/sqlite3 -batch :memory: ".read ${sql}"
+check "multi-threaded C++ program" <(echo "checksum $("${threads}" | cut -d' ' -f2)") "${threads}"
+
+if LD_PRELOAD="${lib}" "${conformance}" >/tmp/rusty_conformance.$$ 2>&1; then
+  echo "ok   malloc conformance test under LD_PRELOAD: $(grep -E '^\[  PASSED' /tmp/rusty_conformance.$$)"
+else
+  echo "FAIL malloc conformance test under LD_PRELOAD"; tail -n 30 /tmp/rusty_conformance.$$
+  failures=$((failures + 1))
+fi
+rm -f /tmp/rusty_conformance.$$
+exit "${failures}"

@@ -1,0 +1,89 @@
+#include "allocator/stl_allocator.h"
+
+#include <cstddef>
+#include <map>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "allocator/heap_allocator.h"
+#include "allocator/raw_malloc.h"
+#include "allocator/rusty_malloc.h"
+#include "growers/buffer_grower.h"
+#include "growers/mmap_grower.h"
+#include "gtest/gtest.h"
+
+namespace rusty_malloc {
+namespace {
+
+using StackHeap = RawMalloc<BufferGrower>;
+
+static_assert(HeapAllocator<StackHeap>);
+static_assert(HeapAllocator<RustyMalloc<MmapGrower>>);
+static_assert(!HeapAllocator<int>);
+
+bool Inside(const void* p, const std::byte* begin, std::size_t size) {
+  const auto* b = static_cast<const std::byte*>(p);
+  return b >= begin && b < begin + size;
+}
+
+TEST(StlAllocatorTest, VectorWithCapacityInAStackHeap) {
+  alignas(16) std::byte storage[64 * 1024];
+  StackHeap heap{BufferGrower(storage)};
+  {
+    std::vector<int, StlAllocator<int, StackHeap>> v{
+        StlAllocator<int, StackHeap>(heap)};
+    v.reserve(1000);
+    for (int i = 0; i < 1000; ++i) v.push_back(i);
+    EXPECT_TRUE(Inside(v.data(), storage, sizeof(storage)));
+    EXPECT_EQ(v[999], 999);
+    EXPECT_EQ(heap.Stats().allocated_blocks, 1u);
+  }
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+  EXPECT_TRUE(heap.Verify().ok());
+}
+
+TEST(StlAllocatorTest, NodeContainersRebindToTheSameHeap) {
+  RustyMalloc<MmapGrower> heap(MmapGrower(64 << 20));
+  using Alloc = StlAllocator<std::pair<const int, int>, decltype(heap)>;
+  std::map<int, int, std::less<int>, Alloc> m{Alloc(heap)};
+  for (int i = 0; i < 500; ++i) m[i] = i * i;
+  EXPECT_EQ(heap.Stats().allocated_blocks, 500u);
+  EXPECT_EQ(m[20], 400);
+  StlAllocator<char, decltype(heap)> rebound(m.get_allocator());
+  EXPECT_TRUE(rebound == m.get_allocator());
+}
+
+TEST(StlAllocatorTest, OveralignedTypesAreAligned) {
+  struct alignas(512) Wide {
+    char c[512];
+  };
+  RustyMalloc<MmapGrower> heap(MmapGrower(64 << 20));
+  std::vector<Wide, StlAllocator<Wide, decltype(heap)>> v{
+      StlAllocator<Wide, decltype(heap)>(heap)};
+  v.resize(3);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data()) % 512, 0u);
+}
+
+TEST(StlAllocatorTest, ExhaustionThrowsBadAlloc) {
+  alignas(16) std::byte storage[4096];
+  StackHeap heap{BufferGrower(storage)};
+  StlAllocator<int, StackHeap> alloc(heap);
+  EXPECT_THROW(static_cast<void>(alloc.allocate(100000)), std::bad_alloc);
+  EXPECT_THROW(static_cast<void>(alloc.allocate(SIZE_MAX / 2)),
+               std::bad_array_new_length);
+  EXPECT_TRUE(heap.Verify().ok());
+}
+
+TEST(StlAllocatorTest, EqualOnlyOverTheSameHeap) {
+  alignas(16) std::byte a_storage[1024];
+  alignas(16) std::byte b_storage[1024];
+  StackHeap a{BufferGrower(a_storage)};
+  StackHeap b{BufferGrower(b_storage)};
+  using Alloc = StlAllocator<int, StackHeap>;
+  EXPECT_TRUE(Alloc(a) == Alloc(a));
+  EXPECT_FALSE(Alloc(a) == Alloc(b));
+}
+
+}  // namespace
+}  // namespace rusty_malloc
