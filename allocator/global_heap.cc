@@ -5,18 +5,17 @@
 namespace rusty_malloc {
 namespace {
 
-constexpr std::size_t kReserve = std::size_t{64} << 30;
-constexpr std::size_t kGrowthStep = 1 << 20;
-
-#ifdef RUSTY_MALLOC_GLOBAL_BRK
-constexpr BrkGrower MakeGrower() { return BrkGrower(kGrowthStep); }
-#else
-constexpr MmapGrower MakeGrower() { return MmapGrower(kReserve, kGrowthStep); }
-#endif
-
 // A union member is not destroyed unless the union's destructor says so.
 union NeverDestroyed {
-  constexpr NeverDestroyed() : heap(MakeGrower()) {}
+#if defined(RUSTY_MALLOC_GLOBAL_BRK)
+  constexpr NeverDestroyed() : heap(BrkGrower(/*increment=*/1 << 20)) {}
+#elif defined(RUSTY_MALLOC_GLOBAL_LOCKED)
+  constexpr NeverDestroyed()
+      : heap(MmapGrower(/*reserve_bytes=*/std::size_t{64} << 30,
+                        /*commit_step=*/1 << 20)) {}
+#else
+  constexpr NeverDestroyed() : heap() {}
+#endif
   ~NeverDestroyed() {}
   GlobalHeap heap;
 };
@@ -24,12 +23,13 @@ union NeverDestroyed {
 constinit NeverDestroyed global;
 
 void PrepareFork() { global.heap.LockForFork(); }
-void AfterFork() { global.heap.UnlockAfterFork(); }
+void AfterForkInParent() { global.heap.UnlockAfterFork(); }
+void AfterForkInChild() { global.heap.UnlockAfterForkInChild(); }
 
 // Runs when the binary or the preloaded library is loaded. pthread_atfork
 // may itself allocate, which is fine: the heap works from the start.
 __attribute__((constructor)) void RegisterForkHandlers() {
-  pthread_atfork(PrepareFork, AfterFork, AfterFork);
+  pthread_atfork(PrepareFork, AfterForkInParent, AfterForkInChild);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_GLOBAL_HEAP_H_
 #define RUSTY_MALLOC_ALLOCATOR_GLOBAL_HEAP_H_
 
+#include "allocator/chunk_source.h"
+#include "allocator/per_thread_malloc.h"
 #include "allocator/rusty_malloc.h"
 #include "allocator/segregated_freelist.h"
 #include "growers/brk_grower.h"
@@ -8,14 +10,19 @@
 
 namespace rusty_malloc {
 
-// The heap behind the drop-in malloc and operator new: the locked allocator
-// with segregated fit, over one 64 GiB mmap reservation, or over the program
-// break when built as //allocator:malloc_brk (RUSTY_MALLOC_GLOBAL_BRK), the
-// original crate's own example of a global allocator.
-#ifdef RUSTY_MALLOC_GLOBAL_BRK
+// The heap behind the drop-in malloc and operator new, chosen per build
+// variant (tools/malloc_variant.bzl):
+//   default: the per-thread allocator on mmap'd chunks;
+//   RUSTY_MALLOC_GLOBAL_LOCKED: the locked allocator, segregated fit, on one
+//     64 GiB mmap reservation;
+//   RUSTY_MALLOC_GLOBAL_BRK: the locked allocator on the program break, the
+//     original crate's own example of a global allocator.
+#if defined(RUSTY_MALLOC_GLOBAL_BRK)
 using GlobalHeap = RustyMalloc<BrkGrower, SegregatedFreeList>;
-#else
+#elif defined(RUSTY_MALLOC_GLOBAL_LOCKED)
 using GlobalHeap = RustyMalloc<MmapGrower, SegregatedFreeList>;
+#else
+using GlobalHeap = PerThreadMalloc<MmapChunkSource>;
 #endif
 
 // The process's one GlobalHeap. Constant-initialised, so usable before any

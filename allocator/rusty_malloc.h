@@ -77,6 +77,7 @@ class RustyMalloc {
   // thread was halfway through changing (pthread_atfork's three handlers).
   void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Lock(); }
   void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Unlock(); }
+  void UnlockAfterForkInChild() { UnlockAfterFork(); }
 
   HeapReport Verify() {
     absl::base_internal::SpinLockHolder hold(&lock_);

@@ -14,7 +14,7 @@ CFLAGS=${CFLAGS:-}
 CXXFLAGS=${CXXFLAGS:-}
 
 harnesses=(freelist_fuzzer raw_malloc_fuzzer raw_malloc_edge_fuzzer
-           rusty_malloc_fuzzer buffer_grower_fuzzer)
+           rusty_malloc_fuzzer per_thread_malloc_fuzzer buffer_grower_fuzzer)
 
 flags=(
   --repo_env=CC="${CC}" --repo_env=CXX="${CXX}"

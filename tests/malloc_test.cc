@@ -172,7 +172,7 @@ TEST_F(MallocTest, PosixMemalignReportsThroughItsResult) {
 }
 
 TEST_F(MallocTest, MemalignRoundsAlignmentUp) {
-  void* p = memalign(24, 10);  // Rounded up to 32.
+  void* p = memalign(Opaque(24), 10);  // Rounded up to 32.
   ASSERT_NE(p, nullptr);
   EXPECT_TRUE(Aligned(p, 32));
   free(p);

@@ -22,9 +22,9 @@ shift || true
 harnesses=("$@")
 if [[ ${#harnesses[@]} -eq 0 ]]; then
   harnesses=(freelist_fuzzer raw_malloc_fuzzer raw_malloc_edge_fuzzer
-             rusty_malloc_fuzzer buffer_grower_fuzzer)
+             rusty_malloc_fuzzer per_thread_malloc_fuzzer buffer_grower_fuzzer)
 fi
-tsan_harnesses=(rusty_malloc_fuzzer)
+tsan_harnesses=(rusty_malloc_fuzzer per_thread_malloc_fuzzer)
 cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
 
 bash tools/install_deps.sh || exit 1

@@ -1,0 +1,215 @@
+#include "allocator/per_thread_malloc.h"
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "allocator/chunk.h"
+#include "allocator/chunk_source.h"
+#include "allocator/sanitizer.h"
+#include "allocator/size_classes.h"
+#include "gtest/gtest.h"
+#include "tests/heap_model.h"
+#include "tests/patterns.h"
+#include "tests/stress.h"
+#include "tests/test_growers.h"
+
+namespace rusty_malloc {
+namespace {
+
+using ::rusty_malloc::testing::FillPattern;
+using ::rusty_malloc::testing::FirstPatternMismatch;
+using ::rusty_malloc::testing::HeapModel;
+using ::rusty_malloc::testing::TestGrower;
+
+using Heap = PerThreadMalloc<MmapChunkSource>;
+
+void ExpectIntact(Heap& heap) {
+  const HeapReport report = heap.Verify();
+  EXPECT_TRUE(report.ok()) << report.ToString();
+}
+
+TEST(PerThreadMallocTest, SmallSizesComeFromChunksOfTheirClass) {
+  Heap heap(std::size_t{1} << 30);
+  for (std::size_t size = 0; size <= kSmallMax; size += 97) {
+    void* p = heap.Allocate(size);
+    ASSERT_NE(p, nullptr);
+    EXPECT_TRUE(heap.source().Contains(p));
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u);
+    EXPECT_EQ(heap.UsableSize(p), ClassSize(SizeClassOf(size)));
+    std::memset(p, 0x5a, size);
+    EXPECT_TRUE(heap.IsLiveBlock(p));
+    heap.Deallocate(p);
+    EXPECT_FALSE(heap.IsLiveBlock(p));
+  }
+  ExpectIntact(heap);
+}
+
+TEST(PerThreadMallocTest, LargerSizesAndAlignmentsGoToTheMediumHeap) {
+  Heap heap(std::size_t{1} << 30);
+  void* big = heap.Allocate(kSmallMax + 1);
+  EXPECT_FALSE(heap.source().Contains(big));
+  void* aligned_small = heap.Allocate(100, 256);  // A 256-byte class block.
+  EXPECT_TRUE(heap.source().Contains(aligned_small));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned_small) % 256, 0u);
+  void* aligned_big = heap.Allocate(100, 64 * 1024);
+  EXPECT_FALSE(heap.source().Contains(aligned_big));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned_big) % (64 * 1024), 0u);
+  EXPECT_EQ(heap.Allocate(10, 3), nullptr);
+  EXPECT_EQ(heap.Allocate(SIZE_MAX), nullptr);
+  heap.Deallocate(big);
+  heap.Deallocate(aligned_small);
+  heap.Deallocate(aligned_big);
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+TEST(PerThreadMallocTest, SameThreadFreeIsReusedFirst) {
+  Heap heap(std::size_t{1} << 30);
+  void* a = heap.Allocate(40);
+  heap.Deallocate(a);
+  EXPECT_EQ(heap.Allocate(48), a);  // Same class, LIFO.
+}
+
+TEST(PerThreadMallocTest, RemoteFreesReturnToTheOwner) {
+  Heap heap(std::size_t{1} << 30);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 5000; ++i) blocks.push_back(heap.Allocate(64));
+  std::thread other([&heap, &blocks] {
+    for (void* p : blocks) heap.Deallocate(p);  // Not the owner.
+  });
+  other.join();
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+  // The owner takes the remote frees over instead of growing.
+  const std::size_t heap_bytes = heap.Stats().heap_bytes;
+  for (int i = 0; i < 5000; ++i)
+    blocks[static_cast<std::size_t>(i)] = heap.Allocate(64);
+  EXPECT_EQ(heap.Stats().heap_bytes, heap_bytes);
+  for (void* p : blocks) heap.Deallocate(p);
+  ExpectIntact(heap);
+}
+
+TEST(PerThreadMallocTest, HeapsOfExitedThreadsAreAdoptedNotLeaked) {
+  Heap heap(std::size_t{1} << 30);
+  std::vector<void*> survivors;
+  for (int round = 0; round < 50; ++round) {
+    std::thread t([&heap, &survivors] {
+      for (int i = 0; i < 100; ++i) heap.Deallocate(heap.Allocate(200));
+      survivors.push_back(heap.Allocate(300));  // Outlives its thread.
+    });
+    t.join();
+  }
+  // One thread at a time: each new one adopted the last one's heap.
+  EXPECT_LE(heap.HeapCount(), 2u);
+  for (void* p : survivors) heap.Deallocate(p);
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+TEST(PerThreadMallocTest, EmptyChunksGoBackToTheSource) {
+  Heap heap(std::size_t{1} << 30);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200000; ++i) blocks.push_back(heap.Allocate(100));
+  const std::size_t full = heap.Stats().heap_bytes;
+  EXPECT_GT(full, 4 * kChunkSize);
+  for (void* p : blocks) heap.Deallocate(p);
+  EXPECT_LE(heap.Stats().heap_bytes, kChunkSize);
+  ExpectIntact(heap);
+}
+
+TEST(PerThreadMallocTest, ReallocKeepsContentsAcrossClassesAndHeaps) {
+  Heap heap(std::size_t{1} << 30);
+  void* p = heap.Reallocate(nullptr, 10);
+  FillPattern(p, 10, 1);
+  for (std::size_t size : {std::size_t{12}, std::size_t{100}, std::size_t{5000},
+                           std::size_t{100000}, std::size_t{64}}) {
+    p = heap.Reallocate(p, size);
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(FirstPatternMismatch(p, 10, 1), 10u) << size;
+  }
+  EXPECT_EQ(heap.Reallocate(p, SIZE_MAX), nullptr);
+  EXPECT_EQ(FirstPatternMismatch(p, 10, 1), 10u);
+  heap.Deallocate(p);
+  ExpectIntact(heap);
+}
+
+TEST(PerThreadMallocTest, MatchesTheModelOnAGrowerChunkSource) {
+  PerThreadMalloc<GrowerChunkSource<TestGrower>> heap(TestGrower(64 << 20));
+  HeapModel model(heap);
+  std::mt19937_64 random(7);
+  for (int step = 0; step < 20000; ++step) {
+    const unsigned op = random() % 100;
+    std::string error;
+    const std::size_t size =
+        random() % 10 == 0 ? random() % 100000 : random() % 2000;
+    const std::size_t align =
+        random() % 8 == 0 ? std::size_t{1} << (random() % 14) : 16;
+    if (op < 45) {
+      error = model.Allocate(size, align);
+    } else if (op < 80) {
+      error = model.Free(random());
+    } else if (op < 95) {
+      error = model.Reallocate(random(), size, align);
+    } else {
+      error = model.CheckUsableSize(random());
+    }
+    if (error.empty() && step % 50 == 0) error = model.Check();
+    ASSERT_EQ(error, "") << "at step " << step;
+  }
+  EXPECT_EQ(model.FreeAll(), "");
+}
+
+TEST(PerThreadMallocStressTest, SixteenThreadsKeepTheirContents) {
+  Heap heap(std::size_t{4} << 30);
+  ::rusty_malloc::testing::RunVectorStress(heap);
+}
+
+TEST(PerThreadMallocTest, VerifyNamesABrokenFreeList) {
+  if (kAsanPoisoning) GTEST_SKIP() << "writes into a free block on purpose";
+  Heap heap(std::size_t{1} << 30);
+  void* a = heap.Allocate(32);
+  void* b = heap.Allocate(32);
+  heap.Deallocate(a);
+  heap.Deallocate(b);             // b -> a
+  std::memcpy(b, &b, sizeof(b));  // b -> b: a cycle.
+  const HeapReport report = heap.Verify();
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.ToString().find("twice"), std::string::npos)
+      << report.ToString();
+  void* null = nullptr;
+  std::memcpy(b, &null, sizeof(b));  // Repair, for the destructor's sake.
+}
+
+TEST(PerThreadMallocDeathTest, DoubleFreeAborts) {
+  Heap heap(std::size_t{1} << 30);
+  void* p = heap.Allocate(64);
+  heap.Allocate(64);
+  heap.Deallocate(p);
+  EXPECT_DEATH(heap.Deallocate(p), "double free");
+  void* big = heap.Allocate(100000);
+  heap.Deallocate(big);
+  EXPECT_DEATH(heap.Deallocate(big), "double free");
+}
+
+TEST(PerThreadMallocDeathTest, RemoteDoubleFreeAborts) {
+  Heap heap(std::size_t{1} << 30);
+  void* p = heap.Allocate(64);
+  std::thread([&heap, p] { heap.Deallocate(p); }).join();
+  EXPECT_DEATH(heap.Deallocate(p), "double free");
+}
+
+TEST(PerThreadMallocDeathTest, ForeignAndInteriorPointersAbort) {
+  Heap heap(std::size_t{1} << 30);
+  auto* p = static_cast<char*>(heap.Allocate(64));
+  alignas(16) static char outside[64];
+  EXPECT_DEATH(heap.Deallocate(outside), "not allocated by this heap");
+  EXPECT_DEATH(heap.Deallocate(p + 16), "not a block of this heap");
+  EXPECT_DEATH(heap.Deallocate(p + kPageSize * 3), "not a block of this heap");
+}
+
+}  // namespace
+}  // namespace rusty_malloc

@@ -1,0 +1,172 @@
+// One benchmark program for every allocator: it calls plain malloc, realloc
+// and free, and the suite (tools/benchmark_suite.sh) runs it under each
+// allocator through LD_PRELOAD, so all of them run the same binary.
+//
+// Usage: alloc_bench WORKLOAD THREADS OPS_PER_THREAD
+//   vectors            the original author's experiment: grow vectors of
+//                      1025 u32 one push at a time (realloc on doubling)
+//   producer_consumer  half the threads allocate, the other half free what
+//                      they are handed (every free is a remote free)
+//   mixed              8 B to 1 MiB, mostly small, over a long-lived working
+//                      set of 2000 blocks per thread
+//   fastpath           malloc(32) then free, in a loop
+// Prints: WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
+
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+std::atomic<std::uint64_t> sink{0};
+
+void Check(void* p) {
+  if (p == nullptr) {
+    std::fprintf(stderr, "allocation failed\n");
+    std::exit(1);
+  }
+}
+
+// Returns operations done: one per vector grown.
+std::uint64_t Vectors(int, long vectors) {
+  for (long v = 0; v < vectors; ++v) {
+    std::uint32_t* data = nullptr;
+    std::size_t capacity = 0;
+    for (std::uint32_t i = 0; i < 1025; ++i) {
+      if (i == capacity) {
+        capacity = capacity == 0 ? 4 : capacity * 2;
+        data = static_cast<std::uint32_t*>(
+            std::realloc(data, capacity * sizeof(std::uint32_t)));
+        Check(data);
+      }
+      data[i] = i;
+    }
+    sink += data[1024];
+    std::free(data);
+  }
+  return static_cast<std::uint64_t>(vectors);
+}
+
+// A single-producer, single-consumer ring of blocks.
+struct Ring {
+  static constexpr std::size_t kSize = 1024;
+  std::atomic<void*> slots[kSize] = {};
+};
+
+std::uint64_t ProducerConsumer(int thread, long ops, std::vector<Ring>* rings) {
+  Ring& ring = (*rings)[static_cast<std::size_t>(thread / 2)];
+  std::mt19937 random(static_cast<unsigned>(thread));
+  if (thread % 2 == 0) {
+    for (long i = 0; i < ops; ++i) {
+      void* p = std::malloc(16 + random() % 1008);
+      Check(p);
+      static_cast<char*>(p)[0] = 1;
+      std::atomic<void*>& slot =
+          ring.slots[static_cast<std::size_t>(i) % Ring::kSize];
+      while (slot.load(std::memory_order_acquire) != nullptr)
+        std::this_thread::yield();
+      slot.store(p, std::memory_order_release);
+    }
+  } else {
+    for (long i = 0; i < ops; ++i) {
+      std::atomic<void*>& slot =
+          ring.slots[static_cast<std::size_t>(i) % Ring::kSize];
+      void* p;
+      while ((p = slot.load(std::memory_order_acquire)) == nullptr)
+        std::this_thread::yield();
+      slot.store(nullptr, std::memory_order_relaxed);
+      sink += static_cast<char*>(p)[0];
+      std::free(p);
+    }
+  }
+  return static_cast<std::uint64_t>(ops);
+}
+
+std::size_t MixedSize(std::mt19937& random) {
+  const unsigned bucket = random() % 1000;
+  if (bucket < 800) return 8 + random() % 120;       // 80%: up to 128 B
+  if (bucket < 950) return 128 + random() % 896;     // 15%: up to 1 KiB
+  if (bucket < 995) return 1024 + random() % 31744;  // 4.5%: up to 32 KiB
+  return 32768 + random() % (1024 * 1024 - 32768);   // 0.5%: up to 1 MiB
+}
+
+std::uint64_t Mixed(int thread, long ops) {
+  constexpr std::size_t kWorkingSet = 2000;
+  std::mt19937 random(static_cast<unsigned>(thread) * 7919u);
+  std::vector<void*> live(kWorkingSet, nullptr);
+  for (long i = 0; i < ops; ++i) {
+    const std::size_t slot = random() % kWorkingSet;
+    std::free(live[slot]);
+    const std::size_t size = MixedSize(random);
+    live[slot] = std::malloc(size);
+    Check(live[slot]);
+    std::memset(live[slot], 1, size < 64 ? size : 64);
+  }
+  for (void* p : live) std::free(p);
+  return static_cast<std::uint64_t>(ops);
+}
+
+std::uint64_t FastPath(int, long pairs) {
+  for (long i = 0; i < pairs; ++i) {
+    void* p = std::malloc(32);
+    Check(p);
+    // Keeps the pair from being optimised away.
+    asm volatile("" : : "r"(p) : "memory");
+    std::free(p);
+  }
+  return static_cast<std::uint64_t>(pairs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s WORKLOAD THREADS OPS_PER_THREAD\n",
+                 argv[0]);
+    return 2;
+  }
+  const std::string workload = argv[1];
+  int threads = std::atoi(argv[2]);
+  const long ops = std::atol(argv[3]);
+  if (workload == "producer_consumer" && threads % 2 == 1) ++threads;
+  std::vector<Ring> rings(static_cast<std::size_t>(threads / 2 + 1));
+  std::atomic<std::uint64_t> done{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      std::uint64_t n = 0;
+      if (workload == "vectors") {
+        n = Vectors(t, ops);
+      } else if (workload == "producer_consumer") {
+        n = ProducerConsumer(t, ops, &rings);
+      } else if (workload == "mixed") {
+        n = Mixed(t, ops);
+      } else if (workload == "fastpath") {
+        n = FastPath(t, ops);
+      } else {
+        std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
+        std::exit(2);
+      }
+      done += n;
+    });
+  }
+  for (std::thread& t : pool) t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("%s %d %.4f %.0f %ld\n", workload.c_str(), threads, seconds,
+              static_cast<double>(done.load()) / seconds, usage.ru_maxrss);
+  return 0;
+}
