@@ -18,10 +18,13 @@ inline constexpr int kPageShift = 16;
 inline constexpr std::size_t kPageSize = std::size_t{1} << kPageShift;
 inline constexpr int kPagesPerChunk = static_cast<int>(kChunkSize / kPageSize);
 
-// A page's bookkeeping, kept in its chunk's header.
+// A page's bookkeeping, kept in its chunk's header. The remote list has a
+// cache line of its own: other threads write it on every remote free, the
+// owner writes the rest on every allocation, and sharing one line would make
+// each of those a cache miss for the other side.
 struct PageInfo {
-  void* free = nullptr;  // Blocks to allocate from; touched by the owner only.
-  std::atomic<void*> thread_free{nullptr};  // Freed by other threads.
+  alignas(64) std::atomic<void*> thread_free{nullptr};  // Freed by others.
+  alignas(64) void* free = nullptr;  // To allocate from; the owner's only.
   std::byte* start = nullptr;
   std::uint32_t block_size = 0;
   std::uint32_t capacity = 0;

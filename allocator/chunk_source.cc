@@ -17,15 +17,20 @@ void* MmapChunkSource::AllocateChunk() {
   }
   if (mapping_ == 0) {
     // One extra chunk of address space pays for aligning the range. Untouched
-    // pages of a MAP_NORESERVE mapping cost no memory.
-    const std::size_t bytes = reserve_bytes_ + kChunkSize;
-    void* range = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    // pages of a MAP_NORESERVE mapping cost no memory. Where address space
+    // is limited (ulimit -v, valgrind), settle for less, down to 4 chunks.
+    std::size_t want = reserve_bytes_ / kChunkSize * kChunkSize;
+    void* range = MAP_FAILED;
+    for (;;) {
+      range = mmap(nullptr, want + kChunkSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (range != MAP_FAILED || want <= 4 * kChunkSize) break;
+      want = want / 2 / kChunkSize * kChunkSize;
+    }
     if (range == MAP_FAILED) return nullptr;
     mapping_ = reinterpret_cast<std::uintptr_t>(range);
-    mapped_ = bytes;
-    reserved_.store(reserve_bytes_ / kChunkSize * kChunkSize,
-                    std::memory_order_relaxed);
+    mapped_ = want + kChunkSize;
+    reserved_.store(want, std::memory_order_relaxed);
     begin_.store((mapping_ + kChunkSize - 1) & ~(kChunkSize - 1),
                  std::memory_order_release);
   }

@@ -8,10 +8,11 @@
 namespace rusty_malloc {
 
 // The small sizes the per-thread allocator serves from pages of one size:
-// 16-byte steps to 128, then four classes per power of two to 16 KiB, so a
-// block wastes at most a quarter of itself. Larger sizes go elsewhere.
-inline constexpr std::size_t kSmallMax = 16 * 1024;
-inline constexpr int kSizeClasses = 8 + 7 * 4;
+// 16-byte steps to 128, then four classes per power of two to 32 KiB, so a
+// block wastes at most a quarter of itself (and a 64 KiB page still holds
+// two of the largest). Larger sizes go elsewhere.
+inline constexpr std::size_t kSmallMax = 32 * 1024;
+inline constexpr int kSizeClasses = 8 + 8 * 4;
 
 namespace size_classes_internal {
 

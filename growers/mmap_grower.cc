@@ -36,14 +36,22 @@ MmapGrower& MmapGrower::operator=(MmapGrower&& other) noexcept {
 void MmapGrower::Unmap() { munmap(base_, reserved_); }
 
 bool MmapGrower::Reserve() {
-  const std::size_t bytes = RoundUp(reserve_bytes_, PageSize());
+  std::size_t bytes = RoundUp(reserve_bytes_, PageSize());
   if (bytes == 0 || bytes < reserve_bytes_) return false;
-  void* range = mmap(nullptr, bytes, PROT_NONE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (range == MAP_FAILED) return false;
-  base_ = static_cast<std::byte*>(range);
-  reserved_ = bytes;
-  return true;
+  // Address space can be limited (ulimit -v, valgrind): settle for less,
+  // halving down to a floor, rather than having no heap at all.
+  constexpr std::size_t kFloor = 16 << 20;
+  for (;;) {
+    void* range = mmap(nullptr, bytes, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (range != MAP_FAILED) {
+      base_ = static_cast<std::byte*>(range);
+      reserved_ = bytes;
+      return true;
+    }
+    if (bytes <= kFloor) return false;
+    bytes = RoundUp(bytes / 2, PageSize());
+  }
 }
 
 std::size_t MmapGrower::Grow(std::size_t min_bytes) {

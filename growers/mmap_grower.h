@@ -16,8 +16,10 @@ namespace rusty_malloc {
 class MmapGrower {
  public:
   // `reserve_bytes` bounds the heap (address space only; no memory is used
-  // until committed). Pages are committed `commit_step` bytes at a time,
-  // rounded up to the page size, to keep mprotect calls rare.
+  // until committed). Where the address space is limited, the reservation
+  // halves until it fits (down to 16 MiB); Reserved() tells what it got. Pages
+  // are committed `commit_step` bytes at a time, rounded up to the page size,
+  // to keep mprotect calls rare.
   constexpr explicit MmapGrower(std::size_t reserve_bytes = std::size_t{1}
                                                             << 32,
                                 std::size_t commit_step = 64 * 1024)
