@@ -28,6 +28,9 @@ struct PageInfo {
   std::byte* start = nullptr;
   std::uint32_t block_size = 0;
   std::uint32_t capacity = 0;
+  // Blocks linked into use so far; the rest of the page is untouched, so a
+  // fresh page costs memory only as it fills.
+  std::uint32_t extended = 0;
   // Blocks handed out and not yet back on `free` (those on thread_free still
   // count until the owner collects them).
   std::uint32_t used = 0;

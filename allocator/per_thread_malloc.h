@@ -63,7 +63,7 @@ class PerThreadMalloc {
   template <typename... Args>
   constexpr explicit PerThreadMalloc(Args&&... args)
       : source_(std::forward<Args>(args)...),
-        medium_(MmapGrower(std::size_t{64} << 30, 1 << 20)),
+        medium_(MmapGrower(std::size_t{64} << 30, 1 << 20), MediumOptions()),
         lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
   PerThreadMalloc(const PerThreadMalloc&) = delete;
   PerThreadMalloc& operator=(const PerThreadMalloc&) = delete;
@@ -133,6 +133,16 @@ class PerThreadMalloc {
   S& source() { return source_; }
 
  private:
+  // Blocks here are 32 KiB to megabytes: trimming at RawMalloc's default
+  // 1 MiB would shrink and regrow the heap (two syscalls, under the lock)
+  // on every few large frees.
+  static constexpr RawMallocOptions MediumOptions() {
+    RawMallocOptions options;
+    options.trim_threshold = std::size_t{32} << 20;
+    options.top_pad = std::size_t{8} << 20;
+    return options;
+  }
+
   ThreadHeap<S>* MyHeap() {
     const per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
     if (slot.instance == id_.load(std::memory_order_relaxed) &&
@@ -157,7 +167,7 @@ class PerThreadMalloc {
   static bool OnBlockBoundary(const PageInfo* page, const void* ptr) {
     const auto offset = static_cast<std::size_t>(
         static_cast<const std::byte*>(ptr) - page->start);
-    return offset < page->capacity * std::size_t{page->block_size} &&
+    return offset < page->extended * std::size_t{page->block_size} &&
            offset % page->block_size == 0;
   }
   PageInfo* CheckedSmallBlock(void* ptr) {
@@ -343,7 +353,8 @@ HeapReport PerThreadMalloc<S>::Verify() {
             ++counts[l];
           }
         }
-        if (counts[0] + page.used != page.capacity || counts[1] > page.used) {
+        if (page.extended > page.capacity ||
+            counts[0] + page.used != page.extended || counts[1] > page.used) {
           return {"page's free and used blocks do not add up to its capacity",
                   &page};
         }

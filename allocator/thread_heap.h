@@ -140,6 +140,10 @@ class ThreadHeap {
 
   void* AllocateSlow(int cls);
   PageInfo* NewPage(int cls);
+  // Links up to kExtendBytes more of the page's untouched blocks into its
+  // free list; false when none are left.
+  static bool Extend(PageInfo* page);
+  static constexpr std::size_t kExtendBytes = 4096;
   void RetirePage(PageInfo* page);
 
   void Unlink(PageInfo* page) {
@@ -186,7 +190,7 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
   for (int scanned = 0; page != nullptr && scanned < kScanLimit; ++scanned) {
     PageInfo* next = page->next;
     Collect(page);
-    if (page->free != nullptr) {
+    if (page->free != nullptr || Extend(page)) {
       if (page != queues_[cls].head) {
         Unlink(page);
         PushFront(page);
@@ -228,17 +232,32 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
   page->block_size = static_cast<std::uint32_t>(block_size);
   page->capacity = static_cast<std::uint32_t>(kPageSize / block_size);
   page->used = 0;
+  page->extended = 0;
   page->size_class = static_cast<std::int16_t>(cls);
-  void* list = nullptr;
-  for (std::uint32_t i = page->capacity; i-- > 0;) {
-    void* block = page->start + i * block_size;
+  page->free = nullptr;
+  Extend(page);
+  ++chunk->pages_in_use;
+  return page;
+}
+
+template <ChunkSource S>
+bool ThreadHeap<S>::Extend(PageInfo* page) {
+  const std::uint32_t left = page->capacity - page->extended;
+  if (left == 0) return false;
+  std::uint32_t count =
+      static_cast<std::uint32_t>(kExtendBytes / page->block_size);
+  if (count == 0) count = 1;
+  if (count > left) count = left;
+  void* list = page->free;
+  for (std::uint32_t i = page->extended + count; i-- > page->extended;) {
+    void* block = page->start + std::size_t{i} * page->block_size;
     thread_heap_internal::NextOf(block) = list;
     thread_heap_internal::CanaryOf(block) = thread_heap_internal::Canary(block);
     list = block;
   }
   page->free = list;
-  ++chunk->pages_in_use;
-  return page;
+  page->extended += count;
+  return true;
 }
 
 template <ChunkSource S>

@@ -33,11 +33,13 @@ for peer in "jemalloc=${lib}/libjemalloc.so.2" \
 done
 
 # workload ops_per_thread threads...
+# Long enough per thread (tens of milliseconds or more) that start-up and
+# first-touch page faults do not dominate.
 workloads=(
-  "vectors 4000 1 2 4 8 16"
-  "producer_consumer 200000 2 4 8 16"
-  "mixed 200000 1 2 4 8 16"
-  "fastpath 5000000 1"
+  "vectors 40000 1 2 4 8 16"
+  "producer_consumer 1000000 2 4 8 16"
+  "mixed 1000000 1 2 4 8 16"
+  "fastpath 20000000 1"
 )
 repeats=${BENCH_REPEATS:-3}
 
