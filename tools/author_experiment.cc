@@ -1,9 +1,10 @@
 // The original crate author's experiment, reproduced: N threads each grow
 // vectors of 1025 u32 one push at a time (realloc on every doubling, as
-// Rust's Vec does), through the system allocator, RawMalloc (one thread) and
-// RustyMalloc (1, 2, 4 and 16 threads sharing one locked heap). Prints a
-// markdown table of throughput; ratios compare with the system allocator at
-// the same thread count, measured in the same run.
+// Rust's Vec does), through the system allocator, RawMalloc (one thread),
+// RustyMalloc (1, 2, 4 and 16 threads sharing one locked heap) and the
+// per-thread allocator the author called for. Prints a markdown table of
+// throughput; ratios compare with the system allocator at the same thread
+// count, measured in the same run.
 //
 // Usage: author_experiment [vectors_per_thread]
 
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "allocator/per_thread_malloc.h"
 #include "allocator/raw_malloc.h"
 #include "allocator/rusty_malloc.h"
 #include "growers/mmap_grower.h"
@@ -125,6 +127,11 @@ int Main(int argc, char** argv) {
     RustyMalloc<MmapGrower> locked(MmapGrower(std::size_t{1} << 32));
     Row("RustyMalloc (one lock)", threads, vectors,
         Measure(HeapAllocator<decltype(locked)>{&locked}, threads, vectors),
+        system);
+    PerThreadMalloc<MmapChunkSource> per_thread(std::size_t{4} << 30);
+    Row("PerThreadMalloc", threads, vectors,
+        Measure(HeapAllocator<decltype(per_thread)>{&per_thread}, threads,
+                vectors),
         system);
   }
   std::printf("\nhardware threads: %u\n", std::thread::hardware_concurrency());
