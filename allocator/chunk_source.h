@@ -45,9 +45,11 @@ class MmapChunkSource {
   void* AllocateChunk();
   void ReleaseChunk(void* chunk);
   bool Contains(const void* p) const {
+    // The acquire load comes first: it makes reserved_, stored before
+    // begin_, visible. (The operands of < have no evaluation order.)
+    const std::uintptr_t begin = begin_.load(std::memory_order_acquire);
     const auto at = reinterpret_cast<std::uintptr_t>(p);
-    return at - begin_.load(std::memory_order_acquire) <
-           reserved_.load(std::memory_order_relaxed);
+    return at - begin < reserved_.load(std::memory_order_relaxed);
   }
 
   void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Lock(); }
@@ -105,8 +107,10 @@ class GrowerChunkSource {
     released_ = chunk;
   }
   bool Contains(const void* p) const {
+    // end_ first: its acquire load makes begin_, written before it, visible.
+    const std::uintptr_t end = end_.load(std::memory_order_acquire);
     const auto at = reinterpret_cast<std::uintptr_t>(p);
-    return at >= begin_ && at < end_.load(std::memory_order_acquire);
+    return at >= begin_ && at < end;
   }
   G& grower() { return grower_; }
 

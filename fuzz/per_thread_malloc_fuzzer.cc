@@ -11,7 +11,7 @@
 #include "allocator/per_thread_malloc.h"
 #include "fuzz/concurrent_harness.h"
 #include "fuzz/fuzz_input.h"
-#include "tests/heap_model.h"
+#include "fuzz/model_ops.h"
 #include "tests/test_growers.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
@@ -27,29 +27,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   in.Byte();
   PerThreadMalloc<GrowerChunkSource<testing::TestGrower>> heap(
       testing::TestGrower(64 << 20));
-  testing::HeapModel model(heap);
-  for (int ops = 0; ops < 2048 && !in.empty(); ++ops) {
-    switch (in.Byte() % 4) {
-      case 0: {
-        const std::size_t n = in.Size();
-        Require(model.Allocate(n, in.Alignment()));
-        break;
-      }
-      case 1:
-        Require(model.Free(in.Byte()));
-        break;
-      case 2: {
-        const std::size_t index = in.Byte();
-        const std::size_t n = in.Size();
-        Require(model.Reallocate(index, n, in.Alignment()));
-        break;
-      }
-      default:
-        Require(model.CheckUsableSize(in.Byte()));
-        break;
-    }
-    Require(model.Check());
-  }
-  Require(model.FreeAll());
+  RunModelOps(heap, in);
   return 0;
 }

@@ -11,9 +11,9 @@
 #include "allocator/raw_malloc.h"
 #include "allocator/segregated_freelist.h"
 #include "fuzz/fuzz_input.h"
+#include "fuzz/model_ops.h"
 #include "growers/brk_grower.h"
 #include "growers/mmap_grower.h"
-#include "tests/heap_model.h"
 #include "tests/test_growers.h"
 
 namespace rusty_malloc::fuzzing {
@@ -28,52 +28,24 @@ RawMallocOptions Options(std::uint8_t b) {
   return options;
 }
 
-template <typename Heap>
-void RunModel(Heap& heap, FuzzInput& in) {
-  testing::HeapModel model(heap);
-  for (int ops = 0; ops < 2048 && !in.empty(); ++ops) {
-    switch (in.Byte() % 4) {
-      case 0: {
-        const std::size_t size = in.Size();
-        Require(model.Allocate(size, in.Alignment()));
-        break;
-      }
-      case 1:
-        Require(model.Free(in.Byte()));
-        break;
-      case 2: {
-        const std::size_t index = in.Byte();
-        const std::size_t size = in.Size();
-        Require(model.Reallocate(index, size, in.Alignment()));
-        break;
-      }
-      default:
-        Require(model.CheckUsableSize(in.Byte()));
-        break;
-    }
-    Require(model.Check());
-  }
-  Require(model.FreeAll());
-}
-
 template <typename Index>
 void Run(std::uint8_t grower, const RawMallocOptions& options, FuzzInput& in) {
   switch (grower % 3) {
     case 0: {
       RawMalloc<testing::TestGrower, Index> heap(testing::TestGrower(64 << 20),
                                                  options);
-      RunModel(heap, in);
+      RunModelOps(heap, in);
       break;
     }
     case 1: {
       RawMalloc<MmapGrower, Index> heap(MmapGrower(std::size_t{1} << 30),
                                         options);
-      RunModel(heap, in);
+      RunModelOps(heap, in);
       break;
     }
     default: {
       RawMalloc<BrkGrower, Index> heap(BrkGrower(4096), options);
-      RunModel(heap, in);
+      RunModelOps(heap, in);
       // Hand the whole break back (the heap is empty) so that inputs do not
       // accumulate it; refused if something else moved the break since.
       heap.grower().Shrink(heap.grower().Size());
