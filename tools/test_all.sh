@@ -74,7 +74,7 @@ consumer() {
 }
 
 run_step "example consumer (depends on @rusty_malloc targets)" consumer
-run_step "fuzz every harness ${FUZZ_SECONDS:-20}s (ASan+UBSan; TSan for the concurrent one)" \
+run_step "fuzz every harness ${FUZZ_SECONDS:-20}s (ASan+UBSan; TSan for the concurrent ones)" \
   bash tools/fuzz_continuously.sh --no-merge "${FUZZ_SECONDS:-20}"
 run_step "planted bugs are found by the fuzzers" bash tools/check_planted_bugs.sh
 run_step "OSS-Fuzz build.sh" bash tools/check_oss_fuzz_build.sh
