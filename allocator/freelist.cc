@@ -1,5 +1,7 @@
 #include "allocator/freelist.h"
 
+#include "allocator/planted_bug.h"
+
 namespace rusty_malloc {
 
 void FreeList::Insert(Block* block) {
@@ -19,9 +21,8 @@ void FreeList::Remove(Block* block) {
   } else {
     head_ = next;
   }
-#ifndef RUSTY_MALLOC_PLANT_STALE_LINK
+  if constexpr (Planted(PlantedBug::kStaleLink)) return;
   if (next != nullptr) LinksOf(next)->SetPrev(prev);
-#endif
 }
 
 Block* FreeList::FindFit(std::size_t size, std::size_t align) const {

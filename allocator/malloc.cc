@@ -1,51 +1,21 @@
 // The C allocation interface on the global heap, with glibc's documented
 // behaviour at every corner: errno is ENOMEM on failure, realloc(p, 0) frees
 // and returns nullptr, posix_memalign reports EINVAL for a bad alignment,
-// memalign rounds a non-power-of-two alignment up, and so on.
+// memalign rounds a non-power-of-two alignment up, and so on. The semantics
+// live in allocator/c_api.h, where a fuzzer drives them on a local heap.
 
 #include "allocator/malloc.h"
 
-#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <bit>
 #include <cstdio>
-#include <cstring>
 
+#include "allocator/c_api.h"
 #include "allocator/global_heap.h"
 
 namespace rusty_malloc {
-namespace {
-
-// What malloc guarantees: alignof(max_align_t) on x86-64.
-constexpr std::size_t kMallocAlignment = 16;
-
-void* AllocateOrNoMemory(std::size_t size, std::size_t align) {
-  void* p = TheGlobalHeap().Allocate(size, align);
-  if (p == nullptr) errno = ENOMEM;
-  return p;
-}
-
-bool MultiplyOverflows(std::size_t a, std::size_t b, std::size_t* product) {
-  return __builtin_mul_overflow(a, b, product);
-}
-
-std::size_t PageSize() { return static_cast<std::size_t>(getpagesize()); }
-
-// memalign's rule: a non-power-of-two alignment rounds up to one.
-void* AlignedOrNoMemory(std::size_t align, std::size_t size) {
-  if (align > (SIZE_MAX >> 1) + 1) {
-    errno = EINVAL;
-    return nullptr;
-  }
-  if ((align & (align - 1)) != 0) align = std::bit_ceil(align);
-  return AllocateOrNoMemory(
-      size, align < kMallocAlignment ? kMallocAlignment : align);
-}
-
-}  // namespace
 
 HeapStats MallocStats() { return TheGlobalHeap().Stats(); }
 HeapReport MallocVerify() { return TheGlobalHeap().Verify(); }
@@ -53,87 +23,44 @@ HeapReport MallocVerify() { return TheGlobalHeap().Verify(); }
 }  // namespace rusty_malloc
 
 using rusty_malloc::TheGlobalHeap;
+namespace c_api = rusty_malloc::c_api;
 
 extern "C" {
 
-void* malloc(size_t size) {
-  return rusty_malloc::AllocateOrNoMemory(size, rusty_malloc::kMallocAlignment);
-}
+void* malloc(size_t size) { return c_api::Malloc(TheGlobalHeap(), size); }
 
-void free(void* ptr) { TheGlobalHeap().Deallocate(ptr); }
+void free(void* ptr) { c_api::Free(TheGlobalHeap(), ptr); }
 
 void* calloc(size_t count, size_t size) {
-  size_t bytes;
-  if (rusty_malloc::MultiplyOverflows(count, size, &bytes)) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  void* p =
-      rusty_malloc::AllocateOrNoMemory(bytes, rusty_malloc::kMallocAlignment);
-  if (p != nullptr) std::memset(p, 0, bytes);
-  return p;
+  return c_api::Calloc(TheGlobalHeap(), count, size);
 }
 
 void* realloc(void* ptr, size_t size) {
-  if (ptr != nullptr && size == 0) {
-    TheGlobalHeap().Deallocate(ptr);
-    return nullptr;
-  }
-  void* p =
-      TheGlobalHeap().Reallocate(ptr, size, rusty_malloc::kMallocAlignment);
-  if (p == nullptr) errno = ENOMEM;
-  return p;
+  return c_api::Realloc(TheGlobalHeap(), ptr, size);
 }
 
 void* reallocarray(void* ptr, size_t count, size_t size) {
-  size_t bytes;
-  if (rusty_malloc::MultiplyOverflows(count, size, &bytes)) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  return realloc(ptr, bytes);
+  return c_api::ReallocArray(TheGlobalHeap(), ptr, count, size);
 }
 
 void* aligned_alloc(size_t align, size_t size) {
-  if (align == 0 || (align & (align - 1)) != 0) {
-    errno = EINVAL;
-    return nullptr;
-  }
-  return rusty_malloc::AlignedOrNoMemory(align, size);
+  return c_api::AlignedAlloc(TheGlobalHeap(), align, size);
 }
 
 int posix_memalign(void** out, size_t align, size_t size) {
-  if (align % sizeof(void*) != 0 || (align & (align - 1)) != 0 || align == 0) {
-    return EINVAL;
-  }
-  const int saved = errno;
-  void* p = rusty_malloc::AlignedOrNoMemory(align, size);
-  errno = saved;  // posix_memalign reports through its result only.
-  if (p == nullptr) return ENOMEM;
-  *out = p;
-  return 0;
+  return c_api::PosixMemalign(TheGlobalHeap(), out, align, size);
 }
 
 void* memalign(size_t align, size_t size) {
-  return rusty_malloc::AlignedOrNoMemory(align, size);
+  return c_api::Memalign(TheGlobalHeap(), align, size);
 }
 
-void* valloc(size_t size) {
-  return rusty_malloc::AlignedOrNoMemory(rusty_malloc::PageSize(), size);
-}
+void* valloc(size_t size) { return c_api::Valloc(TheGlobalHeap(), size); }
 
-void* pvalloc(size_t size) {
-  const size_t page = rusty_malloc::PageSize();
-  if (size > SIZE_MAX - page) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  const size_t rounded = size == 0 ? page : (size + page - 1) / page * page;
-  return rusty_malloc::AlignedOrNoMemory(page, rounded);
-}
+void* pvalloc(size_t size) { return c_api::Pvalloc(TheGlobalHeap(), size); }
 
 size_t malloc_usable_size(void* ptr) {
-  return ptr == nullptr ? 0 : TheGlobalHeap().UsableSize(ptr);
+  return c_api::MallocUsableSize(TheGlobalHeap(), ptr);
 }
 
 int rusty_malloc_owns(const void* ptr) {

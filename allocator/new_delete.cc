@@ -1,40 +1,34 @@
 // Every form of operator new and delete on the global heap. new throws
 // std::bad_alloc after giving the new-handler its chance, as the standard
-// requires; the nothrow forms return nullptr instead.
+// requires; the nothrow forms return nullptr instead (allocator/c_api.h).
 
 #include <cstddef>
 #include <new>
 
+#include "allocator/c_api.h"
 #include "allocator/global_heap.h"
 
 namespace {
 
-constexpr std::size_t kNewAlignment = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
-
-void* NewOrNull(std::size_t size, std::size_t align) {
-  for (;;) {
-    if (void* p = rusty_malloc::TheGlobalHeap().Allocate(size, align)) return p;
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) return nullptr;
-    handler();
-  }
-}
+using rusty_malloc::c_api::kNewAlignment;
 
 void* NewOrThrow(std::size_t size, std::size_t align) {
-  void* p = NewOrNull(size, align);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
+  return rusty_malloc::c_api::NewOrThrow(rusty_malloc::TheGlobalHeap(), size,
+                                         align);
 }
 
 void* NewNoThrow(std::size_t size, std::size_t align) noexcept {
-  try {
-    return NewOrNull(size, align);
-  } catch (...) {  // A new-handler may throw.
-    return nullptr;
-  }
+  return rusty_malloc::c_api::NewNoThrow(rusty_malloc::TheGlobalHeap(), size,
+                                         align);
 }
 
-void Delete(void* p) noexcept { rusty_malloc::TheGlobalHeap().Deallocate(p); }
+void Delete(void* p) noexcept {
+  rusty_malloc::c_api::Delete(rusty_malloc::TheGlobalHeap(), p);
+}
+
+void SizedDelete(void* p, std::size_t size) noexcept {
+  rusty_malloc::c_api::SizedDelete(rusty_malloc::TheGlobalHeap(), p, size);
+}
 
 }  // namespace
 
@@ -65,8 +59,8 @@ void operator delete(void* p) noexcept { Delete(p); }
 void operator delete[](void* p) noexcept { Delete(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { Delete(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { Delete(p); }
-void operator delete(void* p, std::size_t) noexcept { Delete(p); }
-void operator delete[](void* p, std::size_t) noexcept { Delete(p); }
+void operator delete(void* p, std::size_t n) noexcept { SizedDelete(p, n); }
+void operator delete[](void* p, std::size_t n) noexcept { SizedDelete(p, n); }
 void operator delete(void* p, std::align_val_t) noexcept { Delete(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { Delete(p); }
 void operator delete(void* p, std::align_val_t,
@@ -77,9 +71,9 @@ void operator delete[](void* p, std::align_val_t,
                        const std::nothrow_t&) noexcept {
   Delete(p);
 }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  Delete(p);
+void operator delete(void* p, std::size_t n, std::align_val_t) noexcept {
+  SizedDelete(p, n);
 }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  Delete(p);
+void operator delete[](void* p, std::size_t n, std::align_val_t) noexcept {
+  SizedDelete(p, n);
 }

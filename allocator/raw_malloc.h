@@ -11,6 +11,7 @@
 #include "allocator/header.h"
 #include "allocator/heap_report.h"
 #include "allocator/misuse.h"
+#include "allocator/planted_bug.h"
 #include "allocator/sanitizer.h"
 #include "growers/grower.h"
 
@@ -242,12 +243,22 @@ const char* RawMalloc<G, Index>::WhyNotLive(const void* ptr) const {
     return "pointer was not allocated by this heap";
   }
   Block* block = Block::FromPayload(const_cast<void*>(ptr));
-  // The block must end at or before the end marker.
-  if (!block->HasValidTag() || block->Size() > end - address) {
+  // A live block has a tagged header of at least kMinBlockSize that ends at
+  // or before the end marker, and the tagged header after it knows it is not
+  // free. Headers the heap leaves behind inside other blocks are free ones
+  // (caught below as double frees) or old end markers (size 0). A pointer
+  // into a payload passes only if user data forges two tags.
+  if (!block->HasValidTag() || block->Size() < kMinBlockSize ||
+      block->Size() > end - address) {
     return "pointer is not the start of a block of this heap, or the block's "
            "header was overwritten";
   }
   if (block->IsFree()) return "double free, or use of a freed block";
+  const Block* next = block->Next();
+  if (!next->HasValidTag() || next->IsPrevFree()) {
+    return "pointer is not the start of a block of this heap, or the block's "
+           "header was overwritten";
+  }
   return nullptr;
 }
 
@@ -280,14 +291,10 @@ void* RawMalloc<G, Index>::Carve(Block* block, std::size_t size,
   const std::size_t rest = available - size;
   if (rest >= kMinBlockSize) {
     start->WriteOccupied(size, prev_free);
-#ifdef RUSTY_MALLOC_PLANT_SPLIT_OFF_BY_ONE_WORD
-    // Planted bug for the fuzzers to find: the rest's header one word off.
-    Block* tail = Block::At(start->Address() + size + sizeof(void*));
-    tail->WriteFree(rest - sizeof(void*), false);
-#else
-    Block* tail = start->Next();
-    tail->WriteFree(rest, false);
-#endif
+    constexpr std::size_t kSkew =
+        Planted(PlantedBug::kSplitOffByOneWord) ? sizeof(void*) : 0;
+    Block* tail = Block::At(start->Address() + size + kSkew);
+    tail->WriteFree(rest - kSkew, false);
     index_.Insert(tail);
   } else {
     start->WriteOccupied(available, prev_free);
@@ -359,13 +366,11 @@ void RawMalloc<G, Index>::Release(Block* block) {
   // Mark the header free even when it is about to be absorbed by its left
   // neighbour: a second free of the same pointer must still see "free".
   block->WriteFree(size, block->IsPrevFree());
-#ifndef RUSTY_MALLOC_PLANT_SKIP_LEFT_MERGE
-  if (block->IsPrevFree()) {
+  if (block->IsPrevFree() && !Planted(PlantedBug::kSkipLeftMerge)) {
     start = block->Prev();
     index_.Remove(start);
     size += start->Size();
   }
-#endif
   if (next->IsFree()) {
     index_.Remove(next);
     size += next->Size();

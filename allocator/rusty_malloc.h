@@ -12,6 +12,7 @@
 #include "absl/base/internal/spinlock.h"
 #include "allocator/freelist.h"
 #include "allocator/heap_report.h"
+#include "allocator/planted_bug.h"
 #include "allocator/raw_malloc.h"
 #include "growers/grower.h"
 
@@ -44,15 +45,13 @@ class RustyMalloc {
   void Deallocate(void* ptr) {
     if (ptr == nullptr) return;
     absl::base_internal::SpinLockHolder hold(&lock_);
-#ifdef RUSTY_MALLOC_PLANT_EARLY_UNLOCK
-    // Planted bug for the fuzzers to find: the lock is dropped before the
-    // free list is updated.
-    lock_.Unlock();
-    raw_.Deallocate(ptr);
-    lock_.Lock();
-#else
-    raw_.Deallocate(ptr);
-#endif
+    if constexpr (Planted(PlantedBug::kEarlyUnlock)) {
+      lock_.Unlock();
+      raw_.Deallocate(ptr);
+      lock_.Lock();
+    } else {
+      raw_.Deallocate(ptr);
+    }
   }
 
   void* Reallocate(void* ptr, std::size_t size, std::size_t align = kGranule);

@@ -50,6 +50,18 @@ inline void Unpoison(const void* p, std::size_t n) {
 #endif
 }
 
+// Whether any byte of [p, p + n) is poisoned: one shadow scan, for code that
+// checks a whole client block at once instead of instrumenting each access.
+inline bool AnyPoisoned(const void* p, std::size_t n) {
+#ifdef RUSTY_MALLOC_HAS_ASAN
+  return __asan_region_is_poisoned(const_cast<void*>(p), n) != nullptr;
+#else
+  (void)p;
+  (void)n;
+  return false;
+#endif
+}
+
 }  // namespace rusty_malloc
 
 #endif  // RUSTY_MALLOC_ALLOCATOR_SANITIZER_H_

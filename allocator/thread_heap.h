@@ -9,6 +9,7 @@
 #include "allocator/chunk.h"
 #include "allocator/chunk_source.h"
 #include "allocator/misuse.h"
+#include "allocator/planted_bug.h"
 #include "allocator/size_classes.h"
 
 namespace rusty_malloc {
@@ -75,6 +76,11 @@ class ThreadHeap {
   // Frees `block` of `page`, a page of another heap; any thread.
   static void FreeRemote(PageInfo* page, void* block) {
     MarkFree(block);
+    if constexpr (Planted(PlantedBug::kRemoteFreeOnLocalList)) {
+      thread_heap_internal::NextOf(block) = page->free;
+      page->free = block;
+      return;
+    }
     void* head = page->thread_free.load(std::memory_order_relaxed);
     do {
       thread_heap_internal::NextOf(block) = head;
@@ -87,11 +93,16 @@ class ThreadHeap {
   void CollectAll() {
     for (ChunkHeader* chunk = chunks_; chunk != nullptr;) {
       ChunkHeader* next = chunk->next;
-      for (PageInfo& page : chunk->pages) {
-        if (page.size_class < 0) continue;
-        Collect(&page);
-        if (page.used == 0 && &page != queues_[page.size_class].head) {
-          RetirePage(&page);
+      for (int i = 1; i < kPagesPerChunk; ++i) {
+        PageInfo* page = &chunk->pages[i];
+        if (page->size_class < 0) continue;
+        Collect(page);
+        // Retiring the chunk's last page in use releases the chunk, and with
+        // it the page array this loop walks: stop there.
+        if (page->used == 0 && page != queues_[page->size_class].head &&
+            RetirePage(page) &&
+            !Planted(PlantedBug::kCollectAllWalksReleasedChunk)) {
+          break;
         }
       }
       chunk = next;
@@ -135,6 +146,7 @@ class ThreadHeap {
     }
     thread_heap_internal::NextOf(last) = page->free;
     page->free = list;
+    if constexpr (Planted(PlantedBug::kCollectForgetsCount)) return;
     page->used -= count;
   }
 
@@ -144,7 +156,9 @@ class ThreadHeap {
   // free list; false when none are left.
   static bool Extend(PageInfo* page);
   static constexpr std::size_t kExtendBytes = 4096;
-  void RetirePage(PageInfo* page);
+  // Takes `page` out of use; true when that released its chunk to the
+  // source, after which nothing in the chunk may be touched.
+  bool RetirePage(PageInfo* page);
 
   void Unlink(PageInfo* page) {
     Queue& q = queues_[page->size_class];
@@ -261,20 +275,22 @@ bool ThreadHeap<S>::Extend(PageInfo* page) {
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::RetirePage(PageInfo* page) {
-  Unlink(page);
+bool ThreadHeap<S>::RetirePage(PageInfo* page) {
+  if (!Planted(PlantedBug::kRetiredPageLeftQueued)) Unlink(page);
   page->size_class = -1;
   page->free = nullptr;
   ChunkHeader* chunk = ChunkOf(page->start);
-  if (--chunk->pages_in_use > 0) return;
+  constexpr int kLeft = Planted(PlantedBug::kChunkReleasedInUse) ? 1 : 0;
+  if (--chunk->pages_in_use > kLeft) return false;
   // An empty chunk goes back to the source (and its memory to the OS),
   // unless it is the heap's only one: keep that for the next allocation.
-  if (chunks_ == chunk && chunk->next == nullptr) return;
+  if (chunks_ == chunk && chunk->next == nullptr) return false;
   ChunkHeader** link = &chunks_;
   while (*link != chunk) link = &(*link)->next;
   *link = chunk->next;
   chunk->~ChunkHeader();
   source_->ReleaseChunk(chunk);
+  return true;
 }
 
 }  // namespace rusty_malloc

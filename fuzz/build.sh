@@ -14,7 +14,8 @@ CFLAGS=${CFLAGS:-}
 CXXFLAGS=${CXXFLAGS:-}
 
 harnesses=(freelist_fuzzer raw_malloc_fuzzer raw_malloc_edge_fuzzer
-           rusty_malloc_fuzzer per_thread_malloc_fuzzer buffer_grower_fuzzer)
+           rusty_malloc_fuzzer per_thread_malloc_fuzzer per_thread_lifecycle_fuzzer
+           buffer_grower_fuzzer malloc_fuzzer)
 
 flags=(
   --repo_env=CC="${CC}" --repo_env=CXX="${CXX}"
@@ -33,6 +34,8 @@ bin=$(bazel info "${flags[@]}" bazel-bin 2>/dev/null)
 mkdir -p "${OUT}"
 for h in "${harnesses[@]}"; do
   install -m 0755 "${bin}/fuzz/${h}" "${OUT}/${h}"
+  # Input length and length control: the infrastructure reads these.
+  if [[ -f "fuzz/${h}.options" ]]; then cp "fuzz/${h}.options" "${OUT}/"; fi
   rm -f "${OUT}/${h}_seed_corpus.zip"
   (cd "fuzz/corpus/${h}" && python3 -m zipfile -c "${OUT}/${h}_seed_corpus.zip" .)
 done

@@ -26,24 +26,34 @@ class FuzzInput {
     return static_cast<std::uint16_t>(low | Byte() << 8);
   }
 
-  // A size spread over magnitudes: mostly small, sometimes up to 16 MiB.
+  // A size spread over magnitudes: mostly small, now and then up to 4 MiB
+  // (past every trim threshold and grower step). Large sizes are rare
+  // because each costs milliseconds of page faults and pattern bytes.
   std::size_t Size() {
     const std::uint8_t shape = Byte();
     const std::size_t value = Uint16();
-    switch (shape % 8) {
+    switch (shape % 16) {
       case 0:
       case 1:
       case 2:
-        return value % 128;
       case 3:
       case 4:
-        return value % 4096;
       case 5:
-        return value;
+        return value % 128;
       case 6:
+      case 7:
+      case 8:
+      case 9:
+      case 10:
+        return value % 4096;
+      case 11:
+      case 12:
+        return value;
+      case 13:
+      case 14:
         return value << 4;
       default:
-        return value << 8;
+        return value << 6;
     }
   }
 

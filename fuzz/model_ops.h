@@ -10,13 +10,22 @@
 namespace rusty_malloc::fuzzing {
 
 // Decodes the rest of `in` into allocate (size, alignment), free, realloc
-// and usable-size operations on `heap`, checked by HeapModel after every
-// one (Verify() included), then frees everything. Aborts on any failure.
+// and usable-size operations on `heap`, and into operations at scale (up to
+// 256 blocks allocated at once, every n-th block freed), checked by
+// HeapModel, then frees everything. Aborts on any failure.
+//
+// HeapModel::Check() walks the whole heap. It runs after every operation
+// while fewer than kCheckSpacing blocks are live, then after every
+// live / kCheckSpacing operations: a long input pays a bounded number of
+// block visits per operation, and damage is still seen within a few
+// operations of the one that did it. The end is always checked.
 template <typename Heap>
 void RunModelOps(Heap& heap, FuzzInput& in) {
+  constexpr std::size_t kCheckSpacing = 8;
   testing::HeapModel model(heap);
+  std::size_t unchecked = 0;
   for (int ops = 0; ops < 2048 && !in.empty(); ++ops) {
-    switch (in.Byte() % 4) {
+    switch (in.Byte() % 6) {
       case 0: {
         const std::size_t size = in.Size();
         Require(model.Allocate(size, in.Alignment()));
@@ -31,11 +40,33 @@ void RunModelOps(Heap& heap, FuzzInput& in) {
         Require(model.Reallocate(index, size, in.Alignment()));
         break;
       }
-      default:
+      case 3:
         Require(model.CheckUsableSize(in.Byte()));
         break;
+      case 4: {
+        const int count = 1 + in.Byte();
+        const std::size_t size = in.Uint16() % 4096;
+        const std::size_t align = in.Alignment();
+        // Stop at the first refusal: the rest would be refused too.
+        for (int i = 0; i < count; ++i) {
+          const std::size_t before = model.live();
+          Require(model.Allocate(size, align));
+          if (model.live() == before) break;
+        }
+        break;
+      }
+      default: {
+        const std::size_t stride = 1 + in.Byte() % 8;
+        for (std::size_t i = model.live(); i-- > 0;) {
+          if (i % stride == 0) Require(model.Free(i));
+        }
+        break;
+      }
     }
-    Require(model.Check());
+    if (++unchecked * kCheckSpacing >= model.live()) {
+      Require(model.Check());
+      unchecked = 0;
+    }
   }
   Require(model.FreeAll());
 }

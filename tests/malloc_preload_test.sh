@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs programs nobody here wrote (Debian's python3 and sqlite3), a
-# multi-threaded C++ program and the malloc conformance test under
-# LD_PRELOAD=librusty_malloc.so, and checks their output against the expected
-# output and against the same program on glibc's malloc. RUSTY_MALLOC_STATS=1
-# makes the library report its heap at exit, which proves it was in use.
+# multi-threaded C++ program, a C program of thread and fork lifecycles and
+# the malloc conformance test under LD_PRELOAD=librusty_malloc.so, and checks
+# their output against the expected output and against the same program on
+# glibc's malloc. RUSTY_MALLOC_STATS=1 makes the library report its heap at
+# exit, which proves it was in use.
 set -uo pipefail
 
 if [[ ${1:-} == --skip ]]; then
@@ -12,6 +13,7 @@ if [[ ${1:-} == --skip ]]; then
   exit 0
 fi
 lib=$(realpath "$1") conformance=$2 threads=$3 py=$4 py_expected=$5 sql=$6 sql_expected=$7
+lifecycle=$8 lifecycle_expected=$9 queue_py=${10} queue_py_expected=${11}
 failures=0
 
 # check NAME EXPECTED_FILE COMMAND...: output equal to the file under glibc
@@ -43,12 +45,19 @@ check "python3 allocation-heavy script" "${py_expected}" /usr/bin/python3 "${py}
 check "sqlite3 inserts, index build, queries" "${sql_expected}" \
   /usr/bin/sqlite3 -batch :memory: ".read ${sql}"
 check "multi-threaded C++ program" <(echo "checksum $("${threads}" | cut -d' ' -f2)") "${threads}"
+# Short-lived producer threads, one long-lived consumer: the payloads are
+# freed after the threads that allocated them have exited.
+check "python3 producer threads and consumer thread" "${queue_py_expected}" \
+  /usr/bin/python3 "${queue_py}"
+check "thread exit, thread churn, fork while allocating, calloc" \
+  "${lifecycle_expected}" "${lifecycle}"
 
-if LD_PRELOAD="${lib}" "${conformance}" >/tmp/rusty_conformance.$$ 2>&1; then
-  echo "ok   malloc conformance test under LD_PRELOAD: $(grep -E '^\[  PASSED' /tmp/rusty_conformance.$$)"
+conformance_log=$(mktemp "${TEST_TMPDIR:-/tmp}/rusty_conformance.XXXXXX")
+if LD_PRELOAD="${lib}" "${conformance}" >"${conformance_log}" 2>&1; then
+  echo "ok   malloc conformance test under LD_PRELOAD: $(grep -E '^\[  PASSED' "${conformance_log}")"
 else
-  echo "FAIL malloc conformance test under LD_PRELOAD"; tail -n 30 /tmp/rusty_conformance.$$
+  echo "FAIL malloc conformance test under LD_PRELOAD"; tail -n 30 "${conformance_log}"
   failures=$((failures + 1))
 fi
-rm -f /tmp/rusty_conformance.$$
+rm -f "${conformance_log}"
 exit "${failures}"

@@ -106,6 +106,56 @@ TEST_F(MallocTest, CallocZeroesReusedMemoryAndChecksOverflow) {
   free(zero);
 }
 
+// Keeps the compiler from eliding a malloc/free pair whose contents are
+// never read, as it may at -O2: the point is the dirty bytes left behind.
+void* Dirty(std::size_t n) {
+  void* p = malloc(n);
+  if (p != nullptr) std::memset(p, 0xa5, n);
+  asm volatile("" : : "g"(p) : "memory");
+  return p;
+}
+
+std::size_t FirstNonZero(const void* p, std::size_t n) {
+  const auto* bytes = static_cast<const unsigned char*>(p);
+  std::size_t i = 0;
+  while (i < n && bytes[i] == 0) ++i;
+  return i;
+}
+
+// Sizes past a page, where an allocator may hand back memory it believes is
+// still zero from the OS: after a free it is not.
+TEST_F(MallocTest, CallocZeroesLargeDirtyBlocks) {
+  const std::size_t sizes[] = {5000, 70000, 300000, 3000000};
+  for (int round = 0; round < 3; ++round) {
+    // Each size freed dirty on its own, then calloc'd again at once.
+    for (const std::size_t n : sizes) {
+      void* dirty = Dirty(n);
+      ASSERT_NE(dirty, nullptr);
+      free(dirty);
+      void* p = calloc(n / 8, 8);
+      ASSERT_NE(p, nullptr);
+      EXPECT_TRUE(Owns(p));
+      EXPECT_EQ(FirstNonZero(p, n), n) << n << " in round " << round;
+      free(p);
+    }
+    // All sizes live and dirty together, freed, then calloc'd in reverse.
+    void* dirty[4];
+    for (int i = 0; i < 4; ++i) {
+      dirty[i] = Dirty(sizes[i]);
+      ASSERT_NE(dirty[i], nullptr);
+    }
+    for (void* p : dirty) free(p);
+    void* clean[4];
+    for (int i = 3; i >= 0; --i) {
+      clean[i] = calloc(1, sizes[i]);
+      ASSERT_NE(clean[i], nullptr);
+      EXPECT_EQ(FirstNonZero(clean[i], sizes[i]), sizes[i])
+          << sizes[i] << " in round " << round;
+    }
+    for (void* p : clean) free(p);
+  }
+}
+
 TEST_F(MallocTest, ReallocFollowsGlibc) {
   auto* p = static_cast<char*>(realloc(nullptr, 10));  // As malloc.
   ASSERT_NE(p, nullptr);

@@ -22,13 +22,16 @@ shift || true
 harnesses=("$@")
 if [[ ${#harnesses[@]} -eq 0 ]]; then
   harnesses=(freelist_fuzzer raw_malloc_fuzzer raw_malloc_edge_fuzzer
-             rusty_malloc_fuzzer per_thread_malloc_fuzzer buffer_grower_fuzzer)
+             rusty_malloc_fuzzer per_thread_malloc_fuzzer per_thread_lifecycle_fuzzer
+             buffer_grower_fuzzer malloc_fuzzer)
 fi
-tsan_harnesses=(rusty_malloc_fuzzer per_thread_malloc_fuzzer)
-cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
+tsan_harnesses=(rusty_malloc_fuzzer per_thread_malloc_fuzzer per_thread_lifecycle_fuzzer)
+source tools/common.sh
 
 bash tools/install_deps.sh || exit 1
 crashed=0
+build_log=$(mktemp)
+trap 'rm -f "${build_log}"' EXIT
 
 # Runs one harness binary for the budget; merges and reports.
 fuzz_one() {
@@ -38,11 +41,13 @@ fuzz_one() {
   rm -rf "${new}"
   mkdir -p "${new}" "${crashes}" "fuzz/corpus/${harness}"
   echo "=== ${harness} (${config}, ${seconds}s)"
+  # shellcheck disable=SC2046  # one flag per word
   "${binary}" -max_total_time="${seconds}" -rss_limit_mb=4096 -timeout=30 \
+    $(fuzz_flags "${harness}") \
     -print_final_stats=1 -artifact_prefix="${crashes}/" \
     "${new}" "fuzz/corpus/${harness}" >"${new}.log" 2>&1
   local rc=$?
-  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|SUMMARY|heap check)' \
+  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|SUMMARY|heap check)' \
     "${new}.log"
   if [[ ${rc} -ne 0 ]]; then
     echo "!!! ${harness} (${config}) crashed; input saved in ${crashes}/"
@@ -64,8 +69,8 @@ for config in fuzz fuzz_tsan; do
   [[ ${#selected[@]} -eq 0 ]] && continue
   targets=("${selected[@]/#///fuzz:}")
   if ! bazel build "${cache[@]}" --config="${config}" "${targets[@]}" \
-      >"/tmp/rusty_fuzz_build.log" 2>&1; then
-    grep -E '(ERROR|error:)' /tmp/rusty_fuzz_build.log | head -n 20
+      >"${build_log}" 2>&1; then
+    grep -E '(ERROR|error:)' "${build_log}" | head -n 20
     echo "!!! harnesses did not build under --config=${config}"
     crashed=1
     continue

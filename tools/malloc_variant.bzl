@@ -30,7 +30,7 @@ def rusty_malloc_variant(name, defines = []):
         srcs = ["malloc.cc", "new_delete.cc"],
         hdrs = ["malloc.h"],
         visibility = ["//visibility:public"],
-        deps = [":global_heap" + suffix, ":heap_report"],
+        deps = [":c_api", ":global_heap" + suffix, ":heap_report"],
         alwayslink = True,
     )
     native.cc_binary(

@@ -11,9 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
 bash tools/install_deps.sh || { echo "install_deps failed" >&2; exit 1; }
 
-# Shared by every config and by the example workspace, so repeated configs
-# and repeated runs cost little.
-cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
+source tools/common.sh
 # g++ first, then every clang config together: switching the compiler
 # re-configures the toolchain, so do it once.
 configs=(default clang asan ubsan tsan)
@@ -29,7 +27,10 @@ run_config() {
   local log
   log=$(mktemp)
   echo "=== bazel test //... (${name})"
-  bazel test "${cache[@]}" "$@" //... 2>&1 | tee "${log}" |
+  # Every test runs every time: the disk cache keeps the build, but a test
+  # result replayed from an earlier run would hide a flaky test.
+  bazel test "${cache[@]}" --nocache_test_results "$@" //... 2>&1 |
+    tee "${log}" |
     grep -E '^(//|ERROR|Executed|INFO: Elapsed)'
   local rc=${PIPESTATUS[0]}
   local p f
@@ -78,6 +79,7 @@ run_step "fuzz every harness ${FUZZ_SECONDS:-20}s (ASan+UBSan; TSan for the conc
   bash tools/fuzz_continuously.sh --no-merge "${FUZZ_SECONDS:-20}"
 run_step "planted bugs are found by the fuzzers" bash tools/check_planted_bugs.sh
 run_step "OSS-Fuzz build.sh" bash tools/check_oss_fuzz_build.sh
+run_step "soak ${SOAK_SECONDS:-10}s (LD_PRELOAD drop-in and RustyMalloc)" bash tools/soak.sh "${SOAK_SECONDS:-10}"
 
 echo "tests: ${passed} passed, ${failed} failed"
 [[ ${failed} -eq 0 ]]

@@ -1,0 +1,801 @@
+// The drop-in's C interface and operator new/delete semantics
+// (allocator/c_api.h), instantiated on a local per-thread allocator and
+// checked against a model: glibc's errno and return-value corners, alignment,
+// usable sizes, calloc's zeroing, realloc keeping contents, and no two live
+// blocks overlapping. A local heap, because the fuzzer's process runs on the
+// sanitizer's malloc; one heap for the whole run, because building a
+// PerThreadMalloc costs more than most inputs take to run.
+//
+// A few operations act at scale (up to thousands of blocks, a block grown
+// through many doublings), so short inputs reach whole pages, chunks and the
+// medium heap. A work budget per input (kWorkPerInput) keeps every input
+// around a millisecond: it bounds those operations before they reach their
+// full scale.
+
+// The model's map is not what is being fuzzed: coverage of its code would
+// only feed libFuzzer noise, and its callbacks cost more than the heap
+// operations checked. First, so that this region is where its templates are
+// defined.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((no_sanitize("coverage"))), \
+                             apply_to = function)
+#endif
+#include <map>
+#include <memory_resource>
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "allocator/c_api.h"
+#include "allocator/chunk_source.h"
+#include "allocator/heap_report.h"
+#include "allocator/per_thread_malloc.h"
+#include "fuzz/fuzz_input.h"
+#include "tests/patterns.h"
+
+namespace rusty_malloc::fuzzing {
+namespace {
+
+using Heap = PerThreadMalloc<MmapChunkSource>;
+
+// Sizes at least this large must fail: the heap's address space (a 1 GiB
+// chunk reservation, a 64 GiB medium heap) cannot hold them. Every size the
+// harness asks for is either below kLiveCap or at least this.
+constexpr std::size_t kImpossible = std::size_t{1} << 40;
+// Alignments above kMaxAlignment (2^46) must fail. Those between it and
+// 1 MiB are never asked for: whether the reservation happens to hold such an
+// address is luck, and when it does, reaching it commits gigabytes.
+constexpr std::size_t kImpossibleAlign = kMaxAlignment << 1;
+// Bounds what the model keeps live, so no input runs out of memory.
+constexpr std::size_t kLiveCap = std::size_t{64} << 20;
+// Bounds the work one input may ask for, in operations, blocks allocated or
+// freed and pages written (about a microsecond each under ASan), so that no
+// input runs long: the rest of a long input is ignored.
+constexpr std::size_t kWorkPerInput = 1024;
+// Set before each call, so a function that should leave errno alone is
+// caught changing it.
+constexpr int kErrnoSentinel = 4242;
+
+const std::size_t kPage = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+
+// Independent of c_api.h on purpose: this is what glibc documents, written
+// again, not the implementation's arithmetic reused.
+std::size_t AlignmentServed(std::size_t align) {
+  std::size_t served = 16;
+  while (served < align) served <<= 1;
+  return served;
+}
+
+bool IsPowerOfTwo(std::size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+// Every size decodes to one that fits under kLiveCap or one of at least
+// kImpossible, so each request has one right answer.
+std::size_t DecodeSize(FuzzInput& in) {
+  const std::uint8_t shape = in.Byte();
+  const std::size_t v = in.Uint16();
+  switch (shape % 16) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+      return v % 256;
+    case 6:
+    case 7:
+    case 8:
+    case 9:
+      return v % 4096;
+    case 10:
+    case 11:
+      return v;  // Across the small classes' 32 KiB limit.
+    case 12:
+      return v << 2;  // Up to 256 KiB: the medium heap.
+    case 13: {
+      // Edges: class limits, pages, chunks, off by a little either way.
+      static constexpr std::size_t kEdges[] = {
+          0,       1,         8,         16,        32,
+          4096,    32 << 10,  64 << 10,  1 << 20,   4 << 20,
+          8 << 20, 128 << 10, 256 << 10, 512 << 10, 16 << 20};
+      const std::size_t edge = kEdges[v % std::size(kEdges)];
+      const std::size_t delta = (v >> 4) % 33;
+      return (v >> 9) % 2 == 0 ? edge + delta : edge - std::min(edge, delta);
+    }
+    case 14:
+      return (v % 256) << 12;  // Whole pages, up to 1 MiB.
+    default: {
+      static constexpr std::size_t kHuge[] = {SIZE_MAX,
+                                              SIZE_MAX - 1,
+                                              SIZE_MAX - 4096,
+                                              SIZE_MAX / 2,
+                                              SIZE_MAX / 2 + 1,
+                                              kImpossible,
+                                              std::size_t{1} << 47,
+                                              (std::size_t{1} << 48) - 16,
+                                              std::size_t{1} << 62};
+      return std::max(kImpossible, kHuge[v % std::size(kHuge)] - (v >> 8) % 4);
+    }
+  }
+}
+
+// Element counts for calloc and reallocarray, some chosen to overflow the
+// multiplication.
+std::size_t DecodeCount(FuzzInput& in) {
+  const std::uint8_t shape = in.Byte();
+  const std::size_t v = in.Uint16();
+  switch (shape % 8) {
+    case 0:
+    case 1:
+    case 2:
+      return v % 16;
+    case 3:
+    case 4:
+      return v % 1024;
+    case 5:
+      return v;
+    case 6:
+      return SIZE_MAX >> (v % 64);
+    default:
+      return (SIZE_MAX / 2 + 1) >> (v % 32);
+  }
+}
+
+// Any alignment, valid or not: powers of two up to 64 KiB mostly, then the
+// values each function treats differently.
+std::size_t DecodeAlign(FuzzInput& in) {
+  const std::uint8_t b = in.Byte();
+  if (b < 0xd0) return std::size_t{1} << (b % 17);
+  static constexpr std::size_t kOdd[] = {0,
+                                         2,
+                                         3,
+                                         4,
+                                         8,
+                                         12,
+                                         24,
+                                         48,
+                                         100,
+                                         4097,
+                                         65535,
+                                         std::size_t{1} << 20,
+                                         kImpossibleAlign,
+                                         kImpossibleAlign << 4,
+                                         std::size_t{1} << 62,
+                                         SIZE_MAX / 2,
+                                         SIZE_MAX / 2 + 1,
+                                         SIZE_MAX / 2 + 2,
+                                         SIZE_MAX};
+  return kOdd[b % std::size(kOdd)];
+}
+
+enum class Kind : std::uint8_t { kC, kNew };
+
+struct Block {
+  std::byte* ptr;
+  std::size_t size;
+  std::size_t align;  // What the caller asked for, as served (>= 16).
+  std::uint64_t id;
+  Kind kind;
+};
+
+// Patterns cover a block's first bytes whole and the rest in short windows
+// spread over it, so that a large block costs a few KiB to fill and check
+// (and faults in a few pages) rather than all of it.
+constexpr std::size_t kHead = 32;
+constexpr std::size_t kWindow = 16;
+
+#if defined(__clang__)
+#define RUSTY_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define RUSTY_NO_COVERAGE
+#endif
+
+// The windows of a block of `size` bytes: the first kHead bytes, kWindow
+// bytes at every stride, and the last kWindow bytes.
+struct Windows {
+  explicit Windows(std::size_t size)
+      : size(size), stride(std::max<std::size_t>(1024, size / 64)) {}
+  std::size_t size;
+  std::size_t stride;
+};
+
+// The next window at or after `at`, as [*at, *at + *n); false past the end.
+RUSTY_NO_COVERAGE bool NextWindow(const Windows& w, std::size_t* at,
+                                  std::size_t* n) {
+  if (*at == SIZE_MAX) {
+    *at = 0;
+    *n = std::min(w.size, kHead);
+    return true;
+  }
+  if (w.size <= kHead) return false;
+  const std::size_t end = *at + *n;
+  if (end >= w.size) return false;
+  const std::size_t next = (*at / w.stride + 1) * w.stride;
+  if (next < w.size) {
+    *at = next;
+    *n = std::min(kWindow, w.size - next);
+  } else {
+    *at = std::max(end, w.size - kWindow);
+    *n = w.size - *at;
+  }
+  return true;
+}
+
+std::uint64_t WindowId(std::uint64_t id, std::size_t at) {
+  return id * 0x100000001ULL + at;
+}
+
+RUSTY_NO_COVERAGE void FillWindows(std::byte* p, std::size_t size,
+                                   std::uint64_t id) {
+  const Windows w(size);
+  std::size_t at = SIZE_MAX, n = 0;
+  while (NextWindow(w, &at, &n))
+    testing::FillPattern(p + at, n, WindowId(id, at));
+}
+
+// The offset of the first byte below `upto` that FillWindows(p', size, id)
+// wrote and `p` does not hold, or SIZE_MAX.
+RUSTY_NO_COVERAGE std::size_t FirstDamage(const std::byte* p, std::size_t size,
+                                          std::uint64_t id, std::size_t upto) {
+  const Windows w(size);
+  std::size_t at = SIZE_MAX, n = 0;
+  while (NextWindow(w, &at, &n) && at < upto) {
+    const std::size_t len = std::min(n, upto - at);
+    const std::size_t bad =
+        testing::FirstPatternMismatch(p + at, len, WindowId(id, at));
+    if (bad != len) return at + bad;
+  }
+  return SIZE_MAX;
+}
+
+class Model {
+ public:
+  Model(Heap& heap, std::pmr::memory_resource* pool)
+      : heap_(heap), ranges_(pool) {}
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  void Run(FuzzInput& in) {
+    while (!in.empty() && work_ < kWorkPerInput) Step(in);
+    FreeAll();
+    const HeapStats stats = heap_.Stats();
+    if (stats.allocated_blocks != 0) {
+      Fail("blocks left allocated after freeing everything",
+           stats.allocated_blocks);
+    }
+    const HeapReport report = heap_.Verify();
+    if (!report.ok()) Require("Verify: " + report.ToString());
+  }
+
+ private:
+  [[noreturn]] static void Fail(const char* what, std::size_t a = 0,
+                                std::size_t b = 0) {
+    Require(std::string(what) + " (" + std::to_string(a) + ", " +
+            std::to_string(b) + ")");
+    __builtin_unreachable();
+  }
+
+  // The most the next request may add: bounded by live memory, and by the
+  // work left to this input (a request's pages are written about twice:
+  // by the heap or calloc, then by the model).
+  std::size_t Budget() const {
+    const std::size_t work_left =
+        work_ < kWorkPerInput ? (kWorkPerInput - work_) * kPage / 2 : 0;
+    return std::min(kLiveCap - live_bytes_, work_left);
+  }
+
+  // What a request for `size` at `align` would add to live memory, or
+  // SIZE_MAX for a request that must fail.
+  static std::size_t Cost(std::size_t size, std::size_t align) {
+    if (size >= kImpossible || align >= kImpossibleAlign) return SIZE_MAX;
+    return size + (align > 16 ? align : 0);
+  }
+
+  static void ExpectErrno(const char* op, int expected) {
+    if (errno != expected) {
+      Fail(op, static_cast<std::size_t>(errno),
+           static_cast<std::size_t>(expected));
+    }
+  }
+
+  static void CheckContents(const Block& b, std::size_t upto,
+                            const char* what) {
+    const std::size_t bad = FirstDamage(b.ptr, b.size, b.id, upto);
+    if (bad != SIZE_MAX) Fail(what, b.size, bad);
+  }
+
+  void CheckZero(const std::byte* p, std::size_t size, const char* what) {
+    work_ += size / kPage;
+    static const std::byte kZeros[4096] = {};
+    for (std::size_t at = 0; at < size; at += sizeof(kZeros)) {
+      const std::size_t n = std::min(sizeof(kZeros), size - at);
+      if (std::memcmp(p + at, kZeros, n) != 0) Fail(what, size, at);
+    }
+  }
+
+  // A block the heap handed out: where it is, how large, and that it
+  // overlaps nothing live; then it takes a fresh pattern.
+  void Admit(void* raw, std::size_t size, std::size_t align, Kind kind,
+             const char* op) {
+    auto* p = static_cast<std::byte*>(raw);
+    if (p == nullptr) Fail(op, size, align);  // Callers check; belt and braces.
+    if (reinterpret_cast<std::uintptr_t>(p) % align != 0) {
+      Fail("misaligned block", size, align);
+    }
+    const std::size_t usable = c_api::MallocUsableSize(heap_, p);
+    if (usable < size) Fail("usable size below the request", size, usable);
+    auto next = ranges_.lower_bound(p);
+    if (next != ranges_.end() && p + usable > next->first) {
+      Fail("block overlaps the next live block", size, usable);
+    }
+    if (next != ranges_.begin() && std::prev(next)->second > p) {
+      Fail("block overlaps the previous live block", size, usable);
+    }
+    ranges_.emplace_hint(next, p, p + usable);
+    const Block b{p, size, align, next_id_++, kind};
+    FillWindows(p, size, b.id);
+    live_.push_back(b);
+    // The heap and ASan touch a block's pages (poisoning, copying on
+    // realloc, faulting them in) even where the model does not.
+    work_ += 1 + size / kPage;
+    live_bytes_ += size + (align > 16 ? align : 0);
+  }
+
+  // Drops live_[index] from the model; the caller has freed or moved it.
+  void Forget(std::size_t index) {
+    const Block& b = live_[index];
+    ranges_.erase(b.ptr);
+    live_bytes_ -= b.size + (b.align > 16 ? b.align : 0);
+    live_[index] = live_.back();
+    live_.pop_back();
+  }
+
+  void Release(std::size_t index, bool sized) {
+    ++work_;
+    const Block b = live_[index];
+    CheckContents(b, b.size, "block damaged before free");
+    Forget(index);
+    if (b.kind == Kind::kC) {
+      c_api::Free(heap_, b.ptr);
+    } else if (sized) {
+      c_api::SizedDelete(heap_, b.ptr, b.size);
+    } else {
+      c_api::Delete(heap_, b.ptr);
+    }
+  }
+
+  void FreeAll() {
+    while (!live_.empty()) Release(live_.size() - 1, true);
+  }
+
+  // The result of a function that sets errno: nullptr with `failure` when
+  // the model says it must fail, a block otherwise.
+  void Expect(void* p, int failure, std::size_t size, std::size_t align,
+              const char* op) {
+    if (failure != 0) {
+      if (p != nullptr) Fail(op, size, align);
+      ExpectErrno(op, failure);
+      return;
+    }
+    if (p == nullptr) Fail(op, size, align);
+    Admit(p, size, align, Kind::kC, op);
+  }
+
+  void Malloc(FuzzInput& in) {
+    const std::size_t size = DecodeSize(in);
+    const std::size_t cost = Cost(size, 16);
+    if (cost != SIZE_MAX && cost > Budget()) return;
+    errno = kErrnoSentinel;
+    void* p = c_api::Malloc(heap_, size);
+    Expect(p, cost == SIZE_MAX ? ENOMEM : 0, size, 16, "malloc");
+  }
+
+  void Calloc(FuzzInput& in) {
+    const std::size_t count = DecodeCount(in);
+    const std::size_t size = DecodeSize(in);
+    std::size_t bytes;
+    const bool overflows = __builtin_mul_overflow(count, size, &bytes);
+    const bool fails = overflows || bytes >= kImpossible;
+    if (!fails && bytes > Budget()) return;
+    errno = kErrnoSentinel;
+    void* p = c_api::Calloc(heap_, count, size);
+    if (!fails && p != nullptr)
+      CheckZero(static_cast<std::byte*>(p), bytes,
+                "calloc gave memory not zeroed");
+    Expect(p, fails ? ENOMEM : 0, bytes, 16, "calloc");
+  }
+
+  // A large block dirtied and freed, then calloc'd at the same size: the
+  // heap will likely hand the same memory back, so calloc must zero it.
+  void DirtyThenCalloc(FuzzInput& in) {
+    std::size_t size = DecodeSize(in);
+    if (Cost(size, 16) == SIZE_MAX) size = in.Uint16() << 6;
+    if (size > Budget()) return;
+    void* dirty = c_api::Malloc(heap_, size);
+    if (dirty == nullptr) Fail("malloc for the dirty block", size);
+    std::memset(dirty, 0xff, size);
+    work_ += 2 * (size / kPage);  // And calloc's memset.
+    c_api::Free(heap_, dirty);
+    errno = kErrnoSentinel;
+    void* p = c_api::Calloc(heap_, 1, size);
+    if (p == nullptr) Fail("calloc after a dirty free", size);
+    CheckZero(static_cast<std::byte*>(p), size,
+              "calloc reused dirty memory without zeroing");
+    Admit(p, size, 16, Kind::kC, "calloc after a dirty free");
+  }
+
+  // Picks a live block from C's functions; nullptr's index when none.
+  std::size_t PickC(FuzzInput& in) {
+    if (live_.empty()) return SIZE_MAX;
+    const std::size_t index = in.Uint16() % live_.size();
+    return live_[index].kind == Kind::kC ? index : SIZE_MAX;
+  }
+
+  // realloc and reallocarray once the byte count is known. `index` is
+  // SIZE_MAX for realloc(nullptr, ...).
+  void ReallocTo(std::size_t index, std::size_t bytes, bool fails,
+                 void* (*call)(Heap&, void*, void*), void* arg,
+                 const char* op) {
+    std::byte* old = index == SIZE_MAX ? nullptr : live_[index].ptr;
+    const Block b = index == SIZE_MAX ? Block{} : live_[index];
+    const std::size_t old_cost =
+        index == SIZE_MAX ? 0 : b.size + (b.align > 16 ? b.align : 0);
+    if (!fails && bytes > Budget() + old_cost) return;
+    errno = kErrnoSentinel;
+    void* p = call(heap_, old, arg);
+    if (fails) {
+      if (p != nullptr) Fail(op, bytes, 1);
+      ExpectErrno(op, ENOMEM);
+      if (old != nullptr) CheckContents(b, b.size, "failed realloc damaged");
+      return;
+    }
+    if (old != nullptr && bytes == 0) {
+      // glibc's realloc(p, 0): frees, returns nullptr.
+      if (p != nullptr) Fail("realloc to 0 returned a block", b.size);
+      Forget(index);
+      return;
+    }
+    if (p == nullptr) Fail(op, bytes, 0);
+    if (old != nullptr) {
+      // Only this block's old range may be reused: take it out first.
+      CheckContents(
+          Block{static_cast<std::byte*>(p), b.size, b.align, b.id, b.kind},
+          std::min(b.size, bytes), "realloc lost contents");
+      Forget(index);
+    }
+    Admit(p, bytes, 16, Kind::kC, op);
+  }
+
+  void Realloc(FuzzInput& in) {
+    const std::size_t index = in.Byte() % 8 == 0 ? SIZE_MAX : PickC(in);
+    std::size_t size = DecodeSize(in);
+    if (in.Byte() % 4 == 0) size = 0;
+    struct Arg {
+      std::size_t size;
+    } arg{size};
+    ReallocTo(
+        index, size, Cost(size, 16) == SIZE_MAX,
+        [](Heap& heap, void* p, void* a) {
+          return c_api::Realloc(heap, p, static_cast<Arg*>(a)->size);
+        },
+        &arg, "realloc");
+  }
+
+  void ReallocArray(FuzzInput& in) {
+    const std::size_t index = in.Byte() % 8 == 0 ? SIZE_MAX : PickC(in);
+    struct Arg {
+      std::size_t count, size;
+    } arg{DecodeCount(in), DecodeSize(in)};
+    std::size_t bytes;
+    const bool fails = __builtin_mul_overflow(arg.count, arg.size, &bytes) ||
+                       bytes >= kImpossible;
+    ReallocTo(
+        index, bytes, fails,
+        [](Heap& heap, void* p, void* a) {
+          const auto* args = static_cast<Arg*>(a);
+          return c_api::ReallocArray(heap, p, args->count, args->size);
+        },
+        &arg, "reallocarray");
+  }
+
+  // memalign's verdict on (align, size): 0, EINVAL or ENOMEM, and the
+  // alignment a success must have.
+  static int MemalignVerdict(std::size_t align, std::size_t size,
+                             std::size_t* served) {
+    if (align > SIZE_MAX / 2 + 1) return EINVAL;
+    *served = AlignmentServed(align);
+    return Cost(size, *served) == SIZE_MAX ? ENOMEM : 0;
+  }
+
+  void Memalign(FuzzInput& in) {
+    const std::size_t align = DecodeAlign(in);
+    const std::size_t size = DecodeSize(in);
+    std::size_t served = 16;
+    const int verdict = MemalignVerdict(align, size, &served);
+    if (verdict == 0 && Cost(size, served) > Budget()) return;
+    errno = kErrnoSentinel;
+    void* p = c_api::Memalign(heap_, align, size);
+    Expect(p, verdict, size, served, "memalign");
+  }
+
+  void AlignedAlloc(FuzzInput& in) {
+    const std::size_t align = DecodeAlign(in);
+    const std::size_t size = DecodeSize(in);
+    std::size_t served = 16;
+    const int verdict =
+        IsPowerOfTwo(align) ? MemalignVerdict(align, size, &served) : EINVAL;
+    if (verdict == 0 && Cost(size, served) > Budget()) return;
+    errno = kErrnoSentinel;
+    void* p = c_api::AlignedAlloc(heap_, align, size);
+    Expect(p, verdict, size, served, "aligned_alloc");
+  }
+
+  void PosixMemalign(FuzzInput& in) {
+    const std::size_t align = DecodeAlign(in);
+    const std::size_t size = DecodeSize(in);
+    std::size_t served = 16;
+    const int verdict = IsPowerOfTwo(align) && align % sizeof(void*) == 0
+                            ? MemalignVerdict(align, size, &served)
+                            : EINVAL;
+    if (verdict == 0 && Cost(size, served) > Budget()) return;
+    errno = kErrnoSentinel;
+    int untouched;
+    void* out = &untouched;
+    const int result = c_api::PosixMemalign(heap_, &out, align, size);
+    // Reports through its result only, success or not.
+    ExpectErrno("posix_memalign changed errno", kErrnoSentinel);
+    if (result != verdict) {
+      Fail("posix_memalign's result", static_cast<std::size_t>(result),
+           static_cast<std::size_t>(verdict));
+    }
+    if (verdict != 0) {
+      if (out != &untouched) Fail("failed posix_memalign wrote *out", size);
+      return;
+    }
+    Admit(out, size, served, Kind::kC, "posix_memalign");
+  }
+
+  void Valloc(FuzzInput& in) {
+    const std::size_t size = DecodeSize(in);
+    const std::size_t cost = Cost(size, kPage);
+    if (cost != SIZE_MAX && cost > Budget()) return;
+    errno = kErrnoSentinel;
+    void* p = c_api::Valloc(heap_, size);
+    Expect(p, cost == SIZE_MAX ? ENOMEM : 0, size, kPage, "valloc");
+  }
+
+  void Pvalloc(FuzzInput& in) {
+    const std::size_t size = DecodeSize(in);
+    const std::size_t cost = Cost(size, kPage);
+    const std::size_t whole =
+        size == 0 ? kPage : ((size - 1) / kPage + 1) * kPage;
+    if (cost != SIZE_MAX && cost + kPage > Budget()) return;
+    errno = kErrnoSentinel;
+    void* p = c_api::Pvalloc(heap_, size);
+    // The caller may use every byte of the rounded size.
+    Expect(p, cost == SIZE_MAX ? ENOMEM : 0, cost == SIZE_MAX ? size : whole,
+           kPage, "pvalloc");
+  }
+
+  void Free(FuzzInput& in) {
+    const std::uint8_t how = in.Byte();
+    if (live_.empty() || how % 16 == 0) {
+      c_api::Free(heap_, nullptr);
+      c_api::Delete(heap_, nullptr);
+      if (c_api::MallocUsableSize(heap_, nullptr) != 0) {
+        Fail("malloc_usable_size(nullptr) is not 0");
+      }
+      return;
+    }
+    Release(in.Uint16() % live_.size(), how % 2 == 0);
+  }
+
+  void CheckBlock(FuzzInput& in) {
+    if (live_.empty()) return;
+    const Block& b = live_[in.Uint16() % live_.size()];
+    if (c_api::MallocUsableSize(heap_, b.ptr) < b.size) {
+      Fail("usable size shrank below the request", b.size);
+    }
+    CheckContents(b, b.size, "live block damaged");
+  }
+
+  void New(FuzzInput& in) {
+    const std::uint8_t how = in.Byte();
+    const std::size_t size = DecodeSize(in);
+    // std::align_val_t is a power of two by precondition.
+    const std::uint8_t shift = in.Byte() % 32;
+    const std::size_t align = (how & 1) == 0 ? c_api::kNewAlignment
+                              : shift <= 20  ? std::size_t{1} << shift
+                                             : kImpossibleAlign << (shift - 21);
+    const std::size_t served = std::max<std::size_t>(align, 16);
+    const bool fails = Cost(size, served) == SIZE_MAX;
+    if (!fails && Cost(size, served) > Budget()) return;
+    void* p;
+    if (how & 2) {
+      p = c_api::NewNoThrow(heap_, size, align);
+    } else {
+      try {
+        p = c_api::NewOrThrow(heap_, size, align);
+        if (p == nullptr) Fail("throwing new returned nullptr", size, align);
+      } catch (const std::bad_alloc&) {
+        p = nullptr;
+      }
+    }
+    if (fails != (p == nullptr)) Fail("operator new", size, align);
+    if (p != nullptr) Admit(p, size, served, Kind::kNew, "operator new");
+  }
+
+  // The new-handler gets its chance on failure: once, here, since it gives
+  // up by uninstalling itself; and a handler that throws makes the nothrow
+  // form return nullptr.
+  void NewHandler(FuzzInput& in) {
+    static int calls;
+    calls = 0;
+    const bool nothrow = in.Byte() % 2 == 0;
+    const std::size_t size = kImpossible + in.Byte();
+    std::new_handler previous;
+    void* p = nullptr;
+    bool threw = false;
+    if (nothrow) {
+      previous = std::set_new_handler([] {
+        ++calls;
+        throw std::bad_alloc();
+      });
+      p = c_api::NewNoThrow(heap_, size, c_api::kNewAlignment);
+    } else {
+      previous = std::set_new_handler([] {
+        ++calls;
+        std::set_new_handler(nullptr);
+      });
+      try {
+        p = c_api::NewOrThrow(heap_, size, c_api::kNewAlignment);
+      } catch (const std::bad_alloc&) {
+        threw = true;
+      }
+    }
+    std::set_new_handler(previous);
+    if (p != nullptr || calls != 1 || threw == nothrow) {
+      Fail("new-handler protocol", static_cast<std::size_t>(calls), nothrow);
+    }
+  }
+
+  // K blocks of one size from one function: fills pages and chunks.
+  void AllocateMany(FuzzInput& in) {
+    const std::uint8_t how = in.Byte();
+    const std::size_t many = in.Uint16();
+    // Thousands only now and then: they cost milliseconds.
+    std::size_t count = 1 + ((how & 0x1c) == 0x1c ? many % 4096 : many % 64);
+    std::size_t size = DecodeSize(in);
+    if (Cost(size, 16) == SIZE_MAX) size %= 4096;
+    count = std::min(count, Budget() / std::max<std::size_t>(size, 16));
+    for (std::size_t i = 0; i < count && work_ < kWorkPerInput; ++i) {
+      void* p;
+      switch (how % 4) {
+        case 0:
+          p = c_api::Malloc(heap_, size);
+          break;
+        case 1:
+          p = c_api::Calloc(heap_, 1, size);
+          if (p != nullptr) {
+            CheckZero(static_cast<std::byte*>(p), size,
+                      "calloc gave memory not zeroed");
+          }
+          break;
+        case 2:
+          p = c_api::Realloc(heap_, nullptr, size);
+          break;
+        default:
+          p = c_api::NewNoThrow(heap_, size, c_api::kNewAlignment);
+          break;
+      }
+      if (p == nullptr) Fail("allocating many", size, i);
+      Admit(p, size, 16, how % 4 == 3 ? Kind::kNew : Kind::kC,
+            "allocating many");
+    }
+  }
+
+  // Frees every other live block, leaving holes all over the heap.
+  void FreeEveryOther(FuzzInput& in) {
+    const std::size_t parity = in.Byte() % 2;
+    for (std::size_t i = live_.size(); i-- > 0;) {
+      if (i % 2 == parity) Release(i, i % 4 < 2);
+    }
+  }
+
+  // One block through many doublings: from a small class into the medium
+  // heap, its contents checked at every step.
+  void ReallocGrow(FuzzInput& in) {
+    std::size_t index = PickC(in);
+    const int steps = 1 + in.Byte() % 20;
+    if (index == SIZE_MAX) return;
+    for (int i = 0; i < steps && work_ < kWorkPerInput; ++i) {
+      const Block b = live_[index];
+      const std::size_t bytes = std::max<std::size_t>(b.size * 2, 1) + i % 3;
+      if (bytes > Budget() + b.size) return;
+      void* p = c_api::Realloc(heap_, b.ptr, bytes);
+      if (p == nullptr) Fail("realloc growing a block", bytes);
+      CheckContents(
+          Block{static_cast<std::byte*>(p), b.size, b.align, b.id, b.kind},
+          b.size, "growing realloc lost contents");
+      Forget(index);
+      Admit(p, bytes, 16, Kind::kC, "realloc growing a block");
+      index = live_.size() - 1;
+    }
+  }
+
+  void Step(FuzzInput& in) {
+    ++work_;
+    switch (in.Byte() % 18) {
+      case 0:
+      case 1:
+        return Malloc(in);
+      case 2:
+        return Calloc(in);
+      case 3:
+        return DirtyThenCalloc(in);
+      case 4:
+        return Realloc(in);
+      case 5:
+        return ReallocArray(in);
+      case 6:
+        return AlignedAlloc(in);
+      case 7:
+        return PosixMemalign(in);
+      case 8:
+        return Memalign(in);
+      case 9:
+        return Valloc(in);
+      case 10:
+        return Pvalloc(in);
+      case 11:
+      case 12:
+        return Free(in);
+      case 13:
+        return CheckBlock(in);
+      case 14:
+        return in.Byte() % 4 == 0 ? NewHandler(in) : New(in);
+      case 15:
+        return AllocateMany(in);
+      case 16:
+        return FreeEveryOther(in);
+      default:
+        return ReallocGrow(in);
+    }
+  }
+
+  Heap& heap_;
+  std::vector<Block> live_;
+  // Live blocks' usable extents. Its nodes come from a pool: one sanitizer
+  // malloc per node would cost more than the heap operation it checks.
+  std::pmr::map<std::byte*, std::byte*> ranges_;
+  std::size_t live_bytes_ = 0;
+  std::uint64_t next_id_ = 0;
+  std::size_t work_ = 0;
+};
+
+}  // namespace
+}  // namespace rusty_malloc::fuzzing
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
+  using rusty_malloc::fuzzing::Heap;
+  // Chunks are reserved lazily, so 1 GiB of address space costs nothing
+  // until used.
+  static Heap heap(std::size_t{1} << 30);
+  rusty_malloc::fuzzing::FuzzInput in(data, size);
+  static std::pmr::unsynchronized_pool_resource pool;
+  rusty_malloc::fuzzing::Model model(heap, &pool);
+  model.Run(in);
+  return 0;
+}
