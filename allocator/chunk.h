@@ -29,8 +29,11 @@ struct PageInfo {
   std::uint32_t block_size = 0;
   std::uint32_t capacity = 0;
   // Blocks linked into use so far; the rest of the page is untouched, so a
-  // fresh page costs memory only as it fills.
-  std::uint32_t extended = 0;
+  // fresh page costs memory only as it fills. Atomic (relaxed) because a
+  // remote free reads it to check its pointer while the owner may extend
+  // the page: the freed block was handed over after it was extended into
+  // use, so even a relaxed load sees a value that covers it.
+  std::atomic<std::uint32_t> extended{0};
   // Blocks handed out and not yet back on `free` (those on thread_free still
   // count until the owner collects them).
   std::uint32_t used = 0;

@@ -167,7 +167,9 @@ class PerThreadMalloc {
   static bool OnBlockBoundary(const PageInfo* page, const void* ptr) {
     const auto offset = static_cast<std::size_t>(
         static_cast<const std::byte*>(ptr) - page->start);
-    return offset < page->extended * std::size_t{page->block_size} &&
+    const std::uint32_t extended =
+        page->extended.load(std::memory_order_relaxed);
+    return offset < extended * std::size_t{page->block_size} &&
            offset % page->block_size == 0;
   }
   PageInfo* CheckedSmallBlock(void* ptr) {
@@ -353,8 +355,9 @@ HeapReport PerThreadMalloc<S>::Verify() {
             ++counts[l];
           }
         }
-        if (page.extended > page.capacity ||
-            counts[0] + page.used != page.extended || counts[1] > page.used) {
+        const std::uint32_t extended = page.extended.load();
+        if (extended > page.capacity || counts[0] + page.used != extended ||
+            counts[1] > page.used) {
           return {"page's free and used blocks do not add up to its capacity",
                   &page};
         }

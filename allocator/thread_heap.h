@@ -246,7 +246,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
   page->block_size = static_cast<std::uint32_t>(block_size);
   page->capacity = static_cast<std::uint32_t>(kPageSize / block_size);
   page->used = 0;
-  page->extended = 0;
+  page->extended.store(0, std::memory_order_relaxed);
   page->size_class = static_cast<std::int16_t>(cls);
   page->free = nullptr;
   Extend(page);
@@ -256,21 +256,22 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
 
 template <ChunkSource S>
 bool ThreadHeap<S>::Extend(PageInfo* page) {
-  const std::uint32_t left = page->capacity - page->extended;
+  const std::uint32_t extended = page->extended.load(std::memory_order_relaxed);
+  const std::uint32_t left = page->capacity - extended;
   if (left == 0) return false;
   std::uint32_t count =
       static_cast<std::uint32_t>(kExtendBytes / page->block_size);
   if (count == 0) count = 1;
   if (count > left) count = left;
   void* list = page->free;
-  for (std::uint32_t i = page->extended + count; i-- > page->extended;) {
+  for (std::uint32_t i = extended + count; i-- > extended;) {
     void* block = page->start + std::size_t{i} * page->block_size;
     thread_heap_internal::NextOf(block) = list;
     thread_heap_internal::CanaryOf(block) = thread_heap_internal::Canary(block);
     list = block;
   }
   page->free = list;
-  page->extended += count;
+  page->extended.store(extended + count, std::memory_order_relaxed);
   return true;
 }
 

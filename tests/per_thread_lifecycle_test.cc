@@ -691,11 +691,11 @@ TYPED_TEST(PerThreadLifecycleDeathTest, FreeingAnythingButABlockStartAborts) {
   EXPECT_DEATH(heap->Deallocate(reinterpret_cast<char*>(chunk) +
                                 (kPagesPerChunk - 1) * kPageSize),
                kNotABlock);
-  ASSERT_LT(page->extended, page->capacity);
-  EXPECT_DEATH(heap->Deallocate(page->start + page->extended * kBlock),
-               kNotABlock);
+  const std::uint32_t extended = page->extended.load();
+  ASSERT_LT(extended, page->capacity);
+  EXPECT_DEATH(heap->Deallocate(page->start + extended * kBlock), kNotABlock);
   // A block the page has linked up but never handed out is a free block.
-  EXPECT_DEATH(heap->Deallocate(page->start + (page->extended - 1) * kBlock),
+  EXPECT_DEATH(heap->Deallocate(page->start + (extended - 1) * kBlock),
                kDoubleFree);
   heap->Deallocate(p);
   EXPECT_DEATH(heap->Deallocate(p), kDoubleFree);

@@ -11,11 +11,12 @@ set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}" || exit 1
+source tools/common.sh
 seconds=${1:-10}
 
 startup=()
 [[ -n ${BAZEL_OUTPUT_BASE:-} ]] && startup=(--output_base="${BAZEL_OUTPUT_BASE}")
-flags=(-c opt --disk_cache="${HOME}/.cache/rusty_malloc/disk")
+flags=(-c opt "${cache[@]}")
 targets=(//tools:soak //allocator:librusty_malloc.so)
 if ! bazel "${startup[@]}" build "${flags[@]}" "${targets[@]}"; then
   echo "soak: build failed" >&2

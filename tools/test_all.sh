@@ -3,7 +3,8 @@
 # fuzz corpora replay as regression tests) under the default toolchain (g++),
 # under clang, and under the asan, ubsan and tsan configs; builds and runs the
 # example consumer workspace; fuzzes every harness briefly; proves each
-# planted bug is found; and checks the OSS-Fuzz build script.
+# planted bug is found; checks the OSS-Fuzz build script; and soaks the
+# LD_PRELOAD drop-in and RustyMalloc in thread and fork lifecycles.
 # Prints "tests: N passed, M failed" last; exits non-zero on any failure.
 set -uo pipefail
 
@@ -74,6 +75,22 @@ consumer() {
   return "${rc}"
 }
 
+# A flaky concurrent test would fail one CI run in a few: run each 30 times.
+concurrent_tests=(
+  //tests:per_thread_lifecycle_test //tests:per_thread_malloc_test
+  //tests:rusty_malloc_test //tests:thread_heap_test
+  //fuzz:per_thread_lifecycle_fuzzer_regression_test
+  //fuzz:per_thread_malloc_fuzzer_regression_test
+  //fuzz:rusty_malloc_fuzzer_regression_test
+)
+tsan_30_runs() {
+  bazel test "${cache[@]}" --config=tsan --nocache_test_results \
+    --runs_per_test=30 "${concurrent_tests[@]}" 2>&1 |
+    grep -E '^(//|ERROR|Executed)|Stats over'
+  return "${PIPESTATUS[0]}"
+}
+
+run_step "concurrent tests, 30 runs each under TSan" tsan_30_runs
 run_step "example consumer (depends on @rusty_malloc targets)" consumer
 run_step "fuzz every harness ${FUZZ_SECONDS:-20}s (ASan+UBSan; TSan for the concurrent ones)" \
   bash tools/fuzz_continuously.sh --no-merge "${FUZZ_SECONDS:-20}"
