@@ -28,8 +28,7 @@ enum class PlantedBug {
 #define RUSTY_MALLOC_PLANTED_BUG kNone
 #endif
 
-inline constexpr PlantedBug kPlantedBug =
-    PlantedBug::RUSTY_MALLOC_PLANTED_BUG;
+inline constexpr PlantedBug kPlantedBug = PlantedBug::RUSTY_MALLOC_PLANTED_BUG;
 
 constexpr bool Planted(PlantedBug bug) { return kPlantedBug == bug; }
 

@@ -26,9 +26,9 @@ class FuzzInput {
     return static_cast<std::uint16_t>(low | Byte() << 8);
   }
 
-  // A size spread over magnitudes: mostly small, now and then up to 4 MiB
+  // A size spread over magnitudes: mostly small, now and then up to 2 MiB
   // (past every trim threshold and grower step). Large sizes are rare
-  // because each costs milliseconds of page faults and pattern bytes.
+  // because each costs a millisecond of page faults and pattern bytes.
   std::size_t Size() {
     const std::uint8_t shape = Byte();
     const std::size_t value = Uint16();
@@ -53,7 +53,7 @@ class FuzzInput {
       case 14:
         return value << 4;
       default:
-        return value << 6;
+        return value << 5;
     }
   }
 

@@ -189,74 +189,25 @@ struct Block {
   Kind kind;
 };
 
-// Patterns cover a block's first bytes whole and the rest in short windows
-// spread over it, so that a large block costs a few KiB to fill and check
-// (and faults in a few pages) rather than all of it.
-constexpr std::size_t kHead = 32;
-constexpr std::size_t kWindow = 16;
-
-#if defined(__clang__)
-#define RUSTY_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define RUSTY_NO_COVERAGE
-#endif
-
-// The windows of a block of `size` bytes: the first kHead bytes, kWindow
-// bytes at every stride, and the last kWindow bytes.
-struct Windows {
-  explicit Windows(std::size_t size)
-      : size(size), stride(std::max<std::size_t>(1024, size / 64)) {}
-  std::size_t size;
-  std::size_t stride;
-};
-
-// The next window at or after `at`, as [*at, *at + *n); false past the end.
-RUSTY_NO_COVERAGE bool NextWindow(const Windows& w, std::size_t* at,
-                                  std::size_t* n) {
-  if (*at == SIZE_MAX) {
-    *at = 0;
-    *n = std::min(w.size, kHead);
-    return true;
-  }
-  if (w.size <= kHead) return false;
-  const std::size_t end = *at + *n;
-  if (end >= w.size) return false;
-  const std::size_t next = (*at / w.stride + 1) * w.stride;
-  if (next < w.size) {
-    *at = next;
-    *n = std::min(kWindow, w.size - next);
-  } else {
-    *at = std::max(end, w.size - kWindow);
-    *n = w.size - *at;
-  }
-  return true;
+// Patterns cover a block's first two words, its end, and one word in
+// StrideOf(size) (testing::FillPattern's stride), so that a large block
+// costs a few KiB to fill and check (and faults in a few pages) rather than
+// all of it.
+std::size_t StrideOf(std::size_t size) {
+  return std::max<std::size_t>(128, size / 8 / 64);
 }
 
-std::uint64_t WindowId(std::uint64_t id, std::size_t at) {
-  return id * 0x100000001ULL + at;
+void FillBlock(std::byte* p, std::size_t size, std::uint64_t id) {
+  testing::FillPattern(p, size, id, StrideOf(size));
 }
 
-RUSTY_NO_COVERAGE void FillWindows(std::byte* p, std::size_t size,
-                                   std::uint64_t id) {
-  const Windows w(size);
-  std::size_t at = SIZE_MAX, n = 0;
-  while (NextWindow(w, &at, &n))
-    testing::FillPattern(p + at, n, WindowId(id, at));
-}
-
-// The offset of the first byte below `upto` that FillWindows(p', size, id)
+// The offset of the first byte below `upto` that FillBlock(p', size, id)
 // wrote and `p` does not hold, or SIZE_MAX.
-RUSTY_NO_COVERAGE std::size_t FirstDamage(const std::byte* p, std::size_t size,
-                                          std::uint64_t id, std::size_t upto) {
-  const Windows w(size);
-  std::size_t at = SIZE_MAX, n = 0;
-  while (NextWindow(w, &at, &n) && at < upto) {
-    const std::size_t len = std::min(n, upto - at);
-    const std::size_t bad =
-        testing::FirstPatternMismatch(p + at, len, WindowId(id, at));
-    if (bad != len) return at + bad;
-  }
-  return SIZE_MAX;
+std::size_t FirstDamage(const std::byte* p, std::size_t size, std::uint64_t id,
+                        std::size_t upto) {
+  const std::size_t bad =
+      testing::FirstPatternMismatch(p, upto, id, StrideOf(size), size);
+  return bad == upto ? SIZE_MAX : bad;
 }
 
 class Model {
@@ -344,7 +295,7 @@ class Model {
     }
     ranges_.emplace_hint(next, p, p + usable);
     const Block b{p, size, align, next_id_++, kind};
-    FillWindows(p, size, b.id);
+    FillBlock(p, size, b.id);
     live_.push_back(b);
     // The heap and ASan touch a block's pages (poisoning, copying on
     // realloc, faulting them in) even where the model does not.

@@ -12,18 +12,11 @@ namespace rusty_malloc::fuzzing {
 // Decodes the rest of `in` into allocate (size, alignment), free, realloc
 // and usable-size operations on `heap`, and into operations at scale (up to
 // 256 blocks allocated at once, every n-th block freed), checked by
-// HeapModel, then frees everything. Aborts on any failure.
-//
-// HeapModel::Check() walks the whole heap. It runs after every operation
-// while fewer than kCheckSpacing blocks are live, then after every
-// live / kCheckSpacing operations: a long input pays a bounded number of
-// block visits per operation, and damage is still seen within a few
-// operations of the one that did it. The end is always checked.
+// HeapModel (CheckWhenDue after each), then frees everything. Aborts on any
+// failure.
 template <typename Heap>
 void RunModelOps(Heap& heap, FuzzInput& in) {
-  constexpr std::size_t kCheckSpacing = 8;
   testing::HeapModel model(heap);
-  std::size_t unchecked = 0;
   for (int ops = 0; ops < 2048 && !in.empty(); ++ops) {
     switch (in.Byte() % 6) {
       case 0: {
@@ -63,10 +56,7 @@ void RunModelOps(Heap& heap, FuzzInput& in) {
         break;
       }
     }
-    if (++unchecked * kCheckSpacing >= model.live()) {
-      Require(model.Check());
-      unchecked = 0;
-    }
+    Require(model.CheckWhenDue());
   }
   Require(model.FreeAll());
 }

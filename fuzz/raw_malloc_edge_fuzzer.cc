@@ -98,7 +98,7 @@ void Run(FuzzInput& in) {
         Require(model.CheckUsableSize(in.Byte()));
         break;
     }
-    Require(model.Check());
+    Require(model.CheckWhenDue());
   }
   Require(model.FreeAll());
 }

@@ -38,24 +38,26 @@ def lifecycle_scenarios():
     def free_group(actor, index, whole_chunk):
         return [3, actor, index & 0xFF, index >> 8, 0 if whole_chunk else 1]
 
+    # Five of the largest allocations hold 5,105 blocks of 1 KiB: two chunks.
+    two_chunks = alloc(0, CLASS_1024, 255) * 5
     scenarios = []
     for source in (0, 1):  # mmap chunk source, grower chunk source
-        # Two chunks of 1 KiB blocks; another thread frees the second chunk;
-        # the owner exits; a new thread adopts the heap and allocates.
-        scenarios.append([source] + alloc(0, CLASS_1024, 255) +
-                         free_group(1, 4000, True) + [6, 0] +
-                         alloc(2, CLASS_1024, 20) + alloc(3, CLASS_32K, 12))
+        # Another thread frees the second chunk; the owner exits; a new
+        # thread adopts the heap and allocates.
+        scenarios.append([source] + two_chunks + free_group(1, 4000, True) +
+                         [6, 0] + alloc(2, CLASS_1024, 20) +
+                         alloc(3, CLASS_32K, 12))
         # The same, but the frees land after the exit (an abandoned heap),
         # and the adopter finds them pending.
-        scenarios.append([source] + alloc(0, CLASS_1024, 255) + [6, 0] +
+        scenarios.append([source] + two_chunks + [6, 0] +
                          free_group(1, 4000, True) + free_group(1, 100, False) +
                          alloc(0, CLASS_1024, 4) + [4, 2, 2, 1])
         # An exit racing with frees into the exiting heap, then churn.
         churn = []
-        for i in range(12):
+        for i in range(3):
             churn += alloc(i % 4, (i * 7) % 40, 40 + i) + [7, i % 4, 1, 1]
-        scenarios.append([source] + alloc(0, CLASS_1024, 255) +
-                         alloc(1, CLASS_32K, 20) + [7, 0, 0, 0] + churn)
+        scenarios.append([source] + two_chunks + alloc(1, CLASS_32K, 20) +
+                         [7, 0, 0, 0] + churn)
     return scenarios
 
 
