@@ -12,19 +12,13 @@
 // around a millisecond: it bounds those operations before they reach their
 // full scale.
 
-// The model's map is not what is being fuzzed: coverage of its code would
-// only feed libFuzzer noise, and its callbacks cost more than the heap
-// operations checked. First, so that this region is where its templates are
-// defined.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((no_sanitize("coverage"))), \
-                             apply_to = function)
-#endif
+// The model's map is not what is being fuzzed. First, so that this region
+// is where its templates are defined.
+#include "tests/no_coverage.h"
+RUSTY_MALLOC_NO_COVERAGE_BEGIN
 #include <map>
 #include <memory_resource>
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
+RUSTY_MALLOC_NO_COVERAGE_END
 
 #include <errno.h>
 #include <unistd.h>

@@ -24,6 +24,7 @@
 #include "allocator/per_thread_malloc.h"
 #include "allocator/size_classes.h"
 #include "fuzz/fuzz_input.h"
+#include "tests/no_coverage.h"
 #include "tests/patterns.h"
 #include "tests/test_growers.h"
 
@@ -101,16 +102,10 @@ struct Live {
   std::uint64_t id;
 };
 
-// The harness's own loops (over thousands of live blocks per command) run
-// without coverage callbacks: their branches say nothing about the heap,
-// and the callbacks cost more than the heap operations they drive.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((no_sanitize("coverage"))), \
-                             apply_to = function)
-#endif
+RUSTY_MALLOC_NO_COVERAGE_BEGIN  // Loops over thousands of blocks.
 
-template <typename Heap>
-class Lifecycle {
+    template <typename Heap>
+    class Lifecycle {
  public:
   explicit Lifecycle(Heap& heap) : heap_(heap) {}
   ~Lifecycle() {
@@ -284,9 +279,7 @@ class Lifecycle {
   std::size_t unchecked_ = 0;  // Blocks allocated or freed since Check().
 };
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
+RUSTY_MALLOC_NO_COVERAGE_END
 
 template <typename Heap>
 void Run(Heap& heap, FuzzInput& in) {

@@ -12,26 +12,23 @@
 
 #include "allocator/header.h"
 #include "allocator/raw_malloc.h"
+#include "tests/no_coverage.h"
 #include "tests/patterns.h"
 
 namespace rusty_malloc::testing {
 
-// The model's own branches say nothing about the heap under test: under a
-// fuzzer, their coverage would only add features for libFuzzer to track.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((no_sanitize("coverage"))), \
-                             apply_to = function)
-#endif
+RUSTY_MALLOC_NO_COVERAGE_BEGIN  // The model is not what is tested.
 
-// Drives a heap (RawMalloc or RustyMalloc) and checks it against a model of
-// what should be live. Every live block is filled with a pattern derived from
-// its id; the pattern is checked before the block is freed and after it is
-// moved; no two live blocks may overlap; requests the contract says must fail
-// (bad alignment, unrepresentable size) must fail, and a failed request must
-// leave the heap as it was. Each operation returns "" or what went wrong, so
-// a gtest test can assert on it and a fuzzer can abort with it.
-template <typename Heap>
-class HeapModel {
+    // Drives a heap (RawMalloc or RustyMalloc) and checks it against a model of
+    // what should be live. Every live block is filled with a pattern derived
+    // from its id; the pattern is checked before the block is freed and after
+    // it is moved; no two live blocks may overlap; requests the contract says
+    // must fail (bad alignment, unrepresentable size) must fail, and a failed
+    // request must leave the heap as it was. Each operation returns "" or what
+    // went wrong, so a gtest test can assert on it and a fuzzer can abort with
+    // it.
+    template <typename Heap>
+    class HeapModel {
  public:
   explicit HeapModel(Heap& heap) : heap_(heap) {}
 
@@ -208,9 +205,7 @@ class HeapModel {
   const char* failed_op_ = nullptr;  // A request refused since Check().
 };
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
+RUSTY_MALLOC_NO_COVERAGE_END
 
 }  // namespace rusty_malloc::testing
 
