@@ -46,6 +46,13 @@
 namespace rusty_malloc {
 namespace {
 
+// Verify() once, its report in the failure message.
+template <typename Heap>
+void ExpectIntact(Heap& heap) {
+  const HeapReport report = heap.Verify();
+  EXPECT_TRUE(report.ok()) << report.ToString();
+}
+
 using ::rusty_malloc::testing::FillPattern;
 using ::rusty_malloc::testing::FirstPatternMismatch;
 using ::rusty_malloc::testing::TestGrower;
@@ -230,8 +237,7 @@ std::vector<std::vector<Letter>> GroupByChunk(
 // kBlock still allocated and the medium heap unused.
 template <typename Heap>
 void ExpectConsistent(Heap& heap, std::size_t live) {
-  const HeapReport report = heap.Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
+  ExpectIntact(heap);
   const HeapStats stats = heap.Stats();
   EXPECT_EQ(stats.allocated_blocks, live);
   EXPECT_EQ(stats.allocated_bytes, live * kBlock);
@@ -391,8 +397,7 @@ TYPED_TEST(PerThreadLifecycleTest, AdoptionCollectsFreesThatEmptiedAChunk) {
     EXPECT_EQ(heap->HeapCount(), 1u) << "the heap was not adopted";
     EXPECT_EQ(heap->Stats().heap_bytes, 2 * kChunkSize)
         << "adoption did not release the emptied chunk";
-    const HeapReport report = heap->Verify();
-    EXPECT_TRUE(report.ok()) << report.ToString();
+    ExpectIntact(*heap);
     heap->Deallocate(p);
   }).join();
   EXPECT_EQ(heap->HeapCount(), 1u);
@@ -502,8 +507,7 @@ TYPED_TEST(PerThreadLifecycleTest, ThousandsOfShortLivedThreadsHandBlocksOn) {
   while (queue.Take(&letter)) {
     EXPECT_TRUE(CheckAndFree(*heap, letter)) << letter.id;
   }
-  const HeapReport report = heap->Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
+  ExpectIntact(*heap);
   EXPECT_EQ(heap->Stats().allocated_blocks, 0u);
 }
 
@@ -626,8 +630,7 @@ void ForkWhileThreadsAllocate(Heap& heap_ref) {
   while (handoff.Take(&letter)) {
     EXPECT_TRUE(CheckAndFree(*heap, letter)) << letter.id;
   }
-  const HeapReport report = heap->Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
+  ExpectIntact(*heap);
   EXPECT_EQ(heap->Stats().allocated_blocks, 0u);
 }
 
@@ -762,8 +765,7 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, InteriorPointersAreNotLive) {
   EXPECT_DEATH(heap.Deallocate(p), kDoubleFree);
   blocks.erase(blocks.begin() + 3);
   for (char* b : blocks) heap.Deallocate(b);
-  const HeapReport report = heap.Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
+  ExpectIntact(heap);
 }
 
 // Growth with a free block on top merges the old end marker into that block
@@ -793,8 +795,7 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, PointerPastAStaleEndMarker) {
   EXPECT_DEATH(heap.Deallocate(stale), kNotAStart);
   heap.Deallocate(grown);
   heap.Deallocate(below);
-  const HeapReport report = heap.Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
+  ExpectIntact(heap);
 }
 
 // Trimming writes a new end marker below the old one; growing again merges
@@ -819,8 +820,7 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, PointersPastTrimmedEndMarkers) {
   }
   heap.Deallocate(grown);
   heap.Deallocate(below);
-  const HeapReport report = heap.Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
+  ExpectIntact(heap);
 }
 
 // A block grown in place over a free neighbour keeps that neighbour's free
