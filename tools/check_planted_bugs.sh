@@ -54,15 +54,21 @@ for c in "${cases[@]}"; do
   cp -r "fuzz/corpus/${harness}" "${work}/corpus"
   mkdir -p "${work}/new"
   start=$(date +%s%N)
-  "${binary}" -max_total_time="${budget}" -rss_limit_mb=4096 \
+  # A planted bug may corrupt the heap into a loop rather than a report:
+  # libFuzzer's -timeout turns a hung input into a finding (max_total_time
+  # is only checked between inputs), and `timeout` bounds the whole run
+  # (SIGKILL 5 s after SIGTERM: a process a race report is taking down can
+  # hang on its way out, with the report already in the log).
+  timeout -k 5 "$((budget + 5))" \
+    "${binary}" -max_total_time="${budget}" -timeout=10 -rss_limit_mb=4096 \
     $(fuzz_flags "${harness}") \
     -artifact_prefix="${work}/" "${work}/new" "${work}/corpus" \
     >"${work}/log" 2>&1
   rc=$?
   elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-  found='heap check failed|ThreadSanitizer|AddressSanitizer|UndefinedBehaviorSanitizer|rusty_malloc: '
+  found='heap check failed|ThreadSanitizer|AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer: timeout|rusty_malloc: '
   if [[ ${rc} -ne 0 ]] && grep -qE "${found}" "${work}/log"; then
-    what=$(grep -m1 -oE "(heap check failed: [^(]*|WARNING: ThreadSanitizer: [a-z ]*|ERROR: AddressSanitizer: [A-Za-z-]*|UndefinedBehaviorSanitizer: [a-z-]*|rusty_malloc: [a-z ,]*)" "${work}/log" |
+    what=$(grep -m1 -oE "(heap check failed: [^(]*|WARNING: ThreadSanitizer: [a-z ]*|ERROR: AddressSanitizer: [A-Za-z-]*|UndefinedBehaviorSanitizer: [a-z-]*|libFuzzer: timeout|rusty_malloc: [a-z ,]*)" "${work}/log" |
       sed -E 's/ at 0x[0-9a-f]+//; s/ +$//')
     results+=("| ${bug} | ${harness} | ${what} | $((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100)) |")
   else

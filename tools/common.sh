@@ -12,3 +12,8 @@ fuzz_flags() {
   [[ -f ${options} ]] || return 0
   sed -n 's/^\([a-z_]*\) *= *\([^ ]*\) *$/-\1=\2/p' "${options}"
 }
+
+# A fuzzer built with TSan stops at its first race report, as one built
+# with ASan stops at its first error, so libFuzzer saves the input at once
+# (otherwise the run goes on, and a heap the race corrupted may hang it).
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"
