@@ -160,7 +160,7 @@ RUSTY_MALLOC_NO_COVERAGE_BEGIN  // Loops over thousands of blocks.
       }
       case 6:  // Actor `a`'s thread exits; the next use of `a` adopts.
         actors_[a].reset();
-        unchecked_ = SIZE_MAX;
+        thread_exited_ = true;
         break;
       default: {  // `a` exits while another actor frees blocks.
         if (actors_[a] == nullptr) break;
@@ -179,11 +179,11 @@ RUSTY_MALLOC_NO_COVERAGE_BEGIN  // Loops over thousands of blocks.
         });
         actors_[a].reset();
         freer.Wait();
-        unchecked_ = SIZE_MAX;
+        thread_exited_ = true;
         break;
       }
     }
-    if (unchecked_ >= live_.size() / 4) Check();
+    if (thread_exited_ || unchecked_ >= live_.size() / 4) Check();
   }
 
   void FreeAll() {
@@ -264,6 +264,7 @@ RUSTY_MALLOC_NO_COVERAGE_BEGIN  // Loops over thousands of blocks.
   // Every actor is idle here.
   void Check() {
     unchecked_ = 0;
+    thread_exited_ = false;
     const HeapReport report = heap_.Verify();
     if (!report.ok()) Require("Verify: " + report.ToString());
     if (heap_.Stats().allocated_blocks != live_.size()) {
@@ -276,7 +277,8 @@ RUSTY_MALLOC_NO_COVERAGE_BEGIN  // Loops over thousands of blocks.
   std::vector<Live> live_;
   std::size_t live_bytes_ = 0;
   std::uint64_t next_id_ = 0;
-  std::size_t unchecked_ = 0;  // Blocks allocated or freed since Check().
+  std::size_t unchecked_ = 0;   // Blocks allocated or freed since Check().
+  bool thread_exited_ = false;  // An actor's thread ended since Check().
 };
 
 RUSTY_MALLOC_NO_COVERAGE_END
