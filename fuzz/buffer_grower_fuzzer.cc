@@ -8,10 +8,10 @@
 #include <memory>
 #include <span>
 
-#include "allocator/raw_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
 #include "fuzz/fuzz_input.h"
 #include "growers/buffer_grower.h"
-#include "tests/heap_model.h"
+#include "testing/heap_model.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

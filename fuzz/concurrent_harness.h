@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "allocator/heap_report.h"
+#include "allocator/common/heap_report.h"
 #include "fuzz/fuzz_input.h"
-#include "tests/patterns.h"
+#include "testing/patterns.h"
 
 namespace rusty_malloc::fuzzing {
 namespace concurrent_internal {

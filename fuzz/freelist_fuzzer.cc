@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "allocator/freelist.h"
-#include "allocator/header.h"
+#include "allocator/contiguous/freelist.h"
+#include "allocator/contiguous/header.h"
 #include "fuzz/fuzz_input.h"
 
 namespace rusty_malloc::fuzzing {

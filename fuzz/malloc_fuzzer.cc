@@ -14,7 +14,7 @@
 
 // The model's map is not what is being fuzzed. First, so that this region
 // is where its templates are defined.
-#include "tests/no_coverage.h"
+#include "testing/no_coverage.h"
 RUSTY_MALLOC_NO_COVERAGE_BEGIN
 #include <map>
 #include <memory_resource>
@@ -32,12 +32,12 @@ RUSTY_MALLOC_NO_COVERAGE_END
 #include <string>
 #include <vector>
 
-#include "allocator/c_api.h"
-#include "allocator/chunk_source.h"
-#include "allocator/heap_report.h"
-#include "allocator/per_thread_malloc.h"
+#include "allocator/common/heap_report.h"
+#include "allocator/drop_in/c_api.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/per_thread_malloc.h"
 #include "fuzz/fuzz_input.h"
-#include "tests/patterns.h"
+#include "testing/patterns.h"
 
 namespace rusty_malloc::fuzzing {
 namespace {

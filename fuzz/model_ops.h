@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "fuzz/fuzz_input.h"
-#include "tests/heap_model.h"
+#include "testing/heap_model.h"
 
 namespace rusty_malloc::fuzzing {
 

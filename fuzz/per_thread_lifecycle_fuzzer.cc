@@ -19,14 +19,14 @@
 #include <thread>
 #include <vector>
 
-#include "allocator/chunk.h"
-#include "allocator/chunk_source.h"
-#include "allocator/per_thread_malloc.h"
-#include "allocator/size_classes.h"
+#include "allocator/per_thread/chunk.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/per_thread_malloc.h"
+#include "allocator/per_thread/size_classes.h"
 #include "fuzz/fuzz_input.h"
-#include "tests/no_coverage.h"
-#include "tests/patterns.h"
-#include "tests/test_growers.h"
+#include "testing/no_coverage.h"
+#include "testing/patterns.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc::fuzzing {
 namespace {

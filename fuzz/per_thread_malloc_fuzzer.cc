@@ -7,12 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "allocator/chunk_source.h"
-#include "allocator/per_thread_malloc.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/per_thread_malloc.h"
 #include "fuzz/concurrent_harness.h"
 #include "fuzz/fuzz_input.h"
 #include "fuzz/model_ops.h"
-#include "tests/test_growers.h"
+#include "testing/test_growers.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

@@ -6,13 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "allocator/freelist.h"
-#include "allocator/header.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/segregated_freelist.h"
+#include "allocator/contiguous/freelist.h"
+#include "allocator/contiguous/header.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/segregated_freelist.h"
 #include "fuzz/fuzz_input.h"
-#include "tests/heap_model.h"
-#include "tests/test_growers.h"
+#include "testing/heap_model.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc::fuzzing {
 namespace {

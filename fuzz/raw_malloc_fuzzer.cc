@@ -7,14 +7,14 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "allocator/freelist.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/segregated_freelist.h"
+#include "allocator/contiguous/freelist.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/segregated_freelist.h"
 #include "fuzz/fuzz_input.h"
 #include "fuzz/model_ops.h"
 #include "growers/brk_grower.h"
 #include "growers/mmap_grower.h"
-#include "tests/test_growers.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc::fuzzing {
 namespace {

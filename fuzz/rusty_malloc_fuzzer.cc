@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "allocator/rusty_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
 #include "fuzz/concurrent_harness.h"
 #include "growers/mmap_grower.h"
 

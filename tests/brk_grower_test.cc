@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "allocator/raw_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
 #include "gtest/gtest.h"
-#include "tests/patterns.h"
+#include "testing/patterns.h"
 
 namespace rusty_malloc {
 namespace {

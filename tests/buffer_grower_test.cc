@@ -4,7 +4,7 @@
 #include <cstring>
 #include <span>
 
-#include "allocator/raw_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
 #include "gtest/gtest.h"
 
 namespace rusty_malloc {

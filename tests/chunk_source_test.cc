@@ -1,12 +1,12 @@
-#include "allocator/chunk_source.h"
+#include "allocator/per_thread/chunk_source.h"
 
 #include <cstdint>
 #include <cstring>
 #include <set>
 
-#include "allocator/chunk.h"
+#include "allocator/per_thread/chunk.h"
 #include "gtest/gtest.h"
-#include "tests/test_growers.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc {
 namespace {

@@ -1,4 +1,4 @@
-#include "allocator/chunk.h"
+#include "allocator/per_thread/chunk.h"
 
 #include <cstdint>
 #include <memory>

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "allocator/raw_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
 #include "growers/brk_grower.h"
 #include "growers/buffer_grower.h"
 #include "growers/mmap_grower.h"

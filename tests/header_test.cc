@@ -1,4 +1,4 @@
-#include "allocator/header.h"
+#include "allocator/contiguous/header.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,10 +1,10 @@
-#include "allocator/heap_allocator.h"
+#include "allocator/adaptors/heap_allocator.h"
 
 #include <cstddef>
 
-#include "allocator/per_thread_malloc.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/rusty_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
+#include "allocator/per_thread/per_thread_malloc.h"
 #include "growers/buffer_grower.h"
 #include "growers/mmap_grower.h"
 #include "gtest/gtest.h"

@@ -1,4 +1,4 @@
-#include "allocator/heap_report.h"
+#include "allocator/common/heap_report.h"
 
 #include "gtest/gtest.h"
 

@@ -1,4 +1,4 @@
-#include "allocator/memory_resource.h"
+#include "allocator/adaptors/memory_resource.h"
 
 #include <cstddef>
 #include <memory_resource>
@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "allocator/raw_malloc.h"
-#include "allocator/rusty_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
 #include "growers/buffer_grower.h"
 #include "growers/mmap_grower.h"
 #include "gtest/gtest.h"

@@ -1,4 +1,4 @@
-#include "allocator/misuse.h"
+#include "allocator/common/misuse.h"
 
 #include "gtest/gtest.h"
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <utility>
 
-#include "allocator/raw_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
 #include "gtest/gtest.h"
 
 namespace rusty_malloc {

@@ -24,16 +24,16 @@
 #include <type_traits>
 #include <vector>
 
-#include "allocator/chunk.h"
-#include "allocator/chunk_source.h"
-#include "allocator/header.h"
-#include "allocator/per_thread_malloc.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/rusty_malloc.h"
-#include "allocator/size_classes.h"
+#include "allocator/contiguous/header.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
+#include "allocator/per_thread/chunk.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/per_thread_malloc.h"
+#include "allocator/per_thread/size_classes.h"
 #include "gtest/gtest.h"
-#include "tests/patterns.h"
-#include "tests/test_growers.h"
+#include "testing/patterns.h"
+#include "testing/test_growers.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define RUSTY_MALLOC_TEST_TSAN 1

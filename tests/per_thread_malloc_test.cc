@@ -1,4 +1,4 @@
-#include "allocator/per_thread_malloc.h"
+#include "allocator/per_thread/per_thread_malloc.h"
 
 #include <cstdint>
 #include <cstring>
@@ -7,15 +7,15 @@
 #include <thread>
 #include <vector>
 
-#include "allocator/chunk.h"
-#include "allocator/chunk_source.h"
-#include "allocator/sanitizer.h"
-#include "allocator/size_classes.h"
+#include "allocator/common/sanitizer.h"
+#include "allocator/per_thread/chunk.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/size_classes.h"
 #include "gtest/gtest.h"
-#include "tests/heap_model.h"
-#include "tests/patterns.h"
-#include "tests/stress.h"
-#include "tests/test_growers.h"
+#include "testing/heap_model.h"
+#include "testing/patterns.h"
+#include "testing/stress.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc {
 namespace {

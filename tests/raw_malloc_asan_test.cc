@@ -5,10 +5,10 @@
 #include <cstddef>
 #include <cstring>
 
-#include "allocator/raw_malloc.h"
-#include "allocator/sanitizer.h"
+#include "allocator/common/sanitizer.h"
+#include "allocator/contiguous/raw_malloc.h"
 #include "gtest/gtest.h"
-#include "tests/test_growers.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc {
 namespace {

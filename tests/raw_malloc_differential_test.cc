@@ -9,12 +9,12 @@
 #include <string>
 #include <tuple>
 
-#include "allocator/freelist.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/segregated_freelist.h"
+#include "allocator/contiguous/freelist.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/segregated_freelist.h"
 #include "gtest/gtest.h"
-#include "tests/heap_model.h"
-#include "tests/test_growers.h"
+#include "testing/heap_model.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc {
 namespace {

@@ -1,17 +1,17 @@
-#include "allocator/raw_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
-#include "allocator/freelist.h"
-#include "allocator/header.h"
-#include "allocator/sanitizer.h"
-#include "allocator/segregated_freelist.h"
+#include "allocator/common/sanitizer.h"
+#include "allocator/contiguous/freelist.h"
+#include "allocator/contiguous/header.h"
+#include "allocator/contiguous/segregated_freelist.h"
 #include "gtest/gtest.h"
-#include "tests/patterns.h"
-#include "tests/test_growers.h"
+#include "testing/patterns.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc {
 namespace {

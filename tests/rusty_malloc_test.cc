@@ -1,4 +1,4 @@
-#include "allocator/rusty_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
 
 #include <atomic>
 #include <cstdint>
@@ -9,8 +9,8 @@
 
 #include "growers/mmap_grower.h"
 #include "gtest/gtest.h"
-#include "tests/patterns.h"
-#include "tests/stress.h"
+#include "testing/patterns.h"
+#include "testing/stress.h"
 
 namespace rusty_malloc {
 namespace {

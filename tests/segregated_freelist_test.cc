@@ -1,10 +1,10 @@
-#include "allocator/segregated_freelist.h"
+#include "allocator/contiguous/segregated_freelist.h"
 
 #include <cstddef>
 #include <cstring>
 #include <vector>
 
-#include "allocator/header.h"
+#include "allocator/contiguous/header.h"
 #include "gtest/gtest.h"
 
 namespace rusty_malloc {

@@ -1,4 +1,4 @@
-#include "allocator/size_classes.h"
+#include "allocator/per_thread/size_classes.h"
 
 #include <cstddef>
 

@@ -1,4 +1,4 @@
-#include "allocator/stl_allocator.h"
+#include "allocator/adaptors/stl_allocator.h"
 
 #include <cstddef>
 #include <map>
@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "allocator/heap_allocator.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/rusty_malloc.h"
+#include "allocator/adaptors/heap_allocator.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
 #include "growers/buffer_grower.h"
 #include "growers/mmap_grower.h"
 #include "gtest/gtest.h"

@@ -1,12 +1,12 @@
-#include "allocator/thread_heap.h"
+#include "allocator/per_thread/thread_heap.h"
 
 #include <cstring>
 #include <thread>
 #include <vector>
 
-#include "allocator/chunk.h"
-#include "allocator/chunk_source.h"
-#include "allocator/size_classes.h"
+#include "allocator/per_thread/chunk.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/size_classes.h"
 #include "gtest/gtest.h"
 
 namespace rusty_malloc {

@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "allocator/per_thread_malloc.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/rusty_malloc.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
+#include "allocator/per_thread/per_thread_malloc.h"
 #include "growers/mmap_grower.h"
 
 namespace rusty_malloc {

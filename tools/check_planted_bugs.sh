@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the fuzz harnesses bite: builds a harness with one planted bug
-# (allocator/planted_bug.h: compiled in every build, switched on here by
+# (allocator/common/planted_bug.h: compiled in every build, switched on here by
 # -DRUSTY_MALLOC_PLANTED_BUG), fuzzes it from the checked-in corpus for at
 # most 60 seconds, and requires a crash. Prints how long each took. Exits
 # non-zero if any planted bug survives.
@@ -42,7 +42,7 @@ for c in "${cases[@]}"; do
   read -r bug harness config <<<"${c}"
   # Only our own sources get the define, so dependencies stay cached.
   if ! bazel build "${cache[@]}" --config="${config}" \
-      --per_file_copt="^allocator/.*,^fuzz/.*,^tests/.*,^growers/.*@-DRUSTY_MALLOC_PLANTED_BUG=${bug}" \
+      --per_file_copt="^allocator/.*,^fuzz/.*,^tests/.*,^testing/.*,^growers/.*@-DRUSTY_MALLOC_PLANTED_BUG=${bug}" \
       "//fuzz:${harness}" >"${build_log}" 2>&1; then
     grep -E 'error' "${build_log}" | head -n 10
     results+=("| ${bug} | ${harness} | did not build | - |")

@@ -14,9 +14,9 @@
 #include <cstdio>
 #include <vector>
 
-#include "allocator/freelist.h"
-#include "allocator/raw_malloc.h"
-#include "allocator/segregated_freelist.h"
+#include "allocator/contiguous/freelist.h"
+#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/segregated_freelist.h"
 #include "growers/mmap_grower.h"
 
 namespace rusty_malloc {

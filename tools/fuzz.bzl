@@ -12,6 +12,8 @@ its corpus in fuzz/corpus/<name>/ and saved crashes in fuzz/crashes/<name>/:
                             fuzzes from the corpus (tools/run_fuzzer.sh).
 """
 
+load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
+
 def rusty_fuzz_test(name, deps, dict = None, tags = []):
     corpus = "corpus/" + name
     crashes = "crashes/" + name
@@ -20,6 +22,7 @@ def rusty_fuzz_test(name, deps, dict = None, tags = []):
         name = name + "_harness",
         testonly = True,
         srcs = [name + ".cc"],
+        copts = RUSTY_MALLOC_COPTS,
         deps = deps,
         alwayslink = True,
     )

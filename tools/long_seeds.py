@@ -17,7 +17,7 @@ import random
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CLASS_1024 = 19  # allocator/size_classes.h: the 1,024-byte class.
+CLASS_1024 = 19  # allocator/per_thread/size_classes.h: the 1,024-byte class.
 CLASS_32K = 39
 
 

@@ -34,8 +34,8 @@
 #include <thread>
 #include <vector>
 
-#include "allocator/rusty_malloc.h"
-#include "allocator/segregated_freelist.h"
+#include "allocator/contiguous/rusty_malloc.h"
+#include "allocator/contiguous/segregated_freelist.h"
 #include "growers/mmap_grower.h"
 
 namespace {

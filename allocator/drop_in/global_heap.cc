@@ -1,0 +1,39 @@
+#include "allocator/drop_in/global_heap.h"
+
+#include <pthread.h>
+
+namespace rusty_malloc {
+namespace {
+
+// A union member is not destroyed unless the union's destructor says so.
+union NeverDestroyed {
+#if defined(RUSTY_MALLOC_GLOBAL_BRK)
+  constexpr NeverDestroyed() : heap(BrkGrower(/*increment=*/1 << 20)) {}
+#elif defined(RUSTY_MALLOC_GLOBAL_LOCKED)
+  constexpr NeverDestroyed()
+      : heap(MmapGrower(/*reserve_bytes=*/std::size_t{64} << 30,
+                        /*commit_step=*/1 << 20)) {}
+#else
+  constexpr NeverDestroyed() : heap() {}
+#endif
+  ~NeverDestroyed() {}
+  GlobalHeap heap;
+};
+
+constinit NeverDestroyed global;
+
+void PrepareFork() { global.heap.LockForFork(); }
+void AfterForkInParent() { global.heap.UnlockAfterFork(); }
+void AfterForkInChild() { global.heap.UnlockAfterForkInChild(); }
+
+// Runs when the binary or the preloaded library is loaded. pthread_atfork
+// may itself allocate, which is fine: the heap works from the start.
+__attribute__((constructor)) void RegisterForkHandlers() {
+  pthread_atfork(PrepareFork, AfterForkInParent, AfterForkInChild);
+}
+
+}  // namespace
+
+GlobalHeap& TheGlobalHeap() { return global.heap; }
+
+}  // namespace rusty_malloc

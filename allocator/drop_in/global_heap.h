@@ -1,0 +1,35 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_DROP_IN_GLOBAL_HEAP_H_
+#define RUSTY_MALLOC_ALLOCATOR_DROP_IN_GLOBAL_HEAP_H_
+
+#include "allocator/contiguous/rusty_malloc.h"
+#include "allocator/contiguous/segregated_freelist.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/per_thread_malloc.h"
+#include "growers/brk_grower.h"
+#include "growers/mmap_grower.h"
+
+namespace rusty_malloc {
+
+// The heap behind the drop-in malloc and operator new, chosen per build
+// variant (tools/malloc_variant.bzl):
+//   default: the per-thread allocator on mmap'd chunks;
+//   RUSTY_MALLOC_GLOBAL_LOCKED: the locked allocator, segregated fit, on one
+//     64 GiB mmap reservation;
+//   RUSTY_MALLOC_GLOBAL_BRK: the locked allocator on the program break, the
+//     original crate's own example of a global allocator.
+#if defined(RUSTY_MALLOC_GLOBAL_BRK)
+using GlobalHeap = RustyMalloc<BrkGrower, SegregatedFreeList>;
+#elif defined(RUSTY_MALLOC_GLOBAL_LOCKED)
+using GlobalHeap = RustyMalloc<MmapGrower, SegregatedFreeList>;
+#else
+using GlobalHeap = PerThreadMalloc<MmapChunkSource>;
+#endif
+
+// The process's one GlobalHeap. Constant-initialised, so usable before any
+// constructor runs (the dynamic loader and libc allocate that early), and
+// never destroyed, so usable after every destructor has run.
+GlobalHeap& TheGlobalHeap();
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_DROP_IN_GLOBAL_HEAP_H_

@@ -1,0 +1,32 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_DROP_IN_MALLOC_H_
+#define RUSTY_MALLOC_ALLOCATOR_DROP_IN_MALLOC_H_
+
+#include <cstddef>
+
+#include "allocator/common/heap_report.h"
+
+// Introspection for programs running on the drop-in malloc (//allocator:malloc
+// or librusty_malloc.so). Plain C symbols, so a program can also look them up
+// with dlsym to learn whether it runs on this allocator at all.
+extern "C" {
+
+// 1 if `ptr` is a live block of the global heap, else 0.
+int rusty_malloc_owns(const void* ptr);
+
+// Writes the global heap's statistics to stderr, one line.
+void rusty_malloc_print_stats(void);
+
+// Walks the global heap: 1 if intact, else 0 after writing the broken
+// invariant to stderr.
+int rusty_malloc_verify(void);
+
+}  // extern "C"
+
+namespace rusty_malloc {
+
+HeapStats MallocStats();
+HeapReport MallocVerify();
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_DROP_IN_MALLOC_H_

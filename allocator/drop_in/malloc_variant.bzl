@@ -1,0 +1,42 @@
+"""rusty_malloc_variant: one build of the drop-in malloc over one global heap.
+
+For a variant `name` (with `defines` choosing the heap, see global_heap.h)
+it declares, in the calling package:
+  global_heap<suffix>   the process-wide heap
+  malloc<suffix>        the link-in malloc and operator new
+where <suffix> is "" for the default variant and "_<name>" otherwise.
+//allocator wraps each malloc<suffix> as librusty_malloc<suffix>.so.
+"""
+
+load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
+
+def rusty_malloc_variant(name, defines = []):
+    suffix = "" if name == "default" else "_" + name
+    native.cc_library(
+        name = "global_heap" + suffix,
+        srcs = ["global_heap.cc"],
+        hdrs = ["global_heap.h"],
+        copts = RUSTY_MALLOC_COPTS,
+        defines = defines,
+        deps = [
+            "//allocator/contiguous:rusty_malloc",
+            "//allocator/contiguous:segregated_freelist",
+            "//allocator/per_thread:chunk_source",
+            "//allocator/per_thread:per_thread_malloc",
+            "//growers:brk_grower",
+            "//growers:mmap_grower",
+        ],
+    )
+    native.cc_library(
+        name = "malloc" + suffix,
+        srcs = ["malloc.cc", "new_delete.cc"],
+        hdrs = ["malloc.h"],
+        copts = RUSTY_MALLOC_COPTS,
+        visibility = ["//visibility:public"],
+        deps = [
+            ":c_api",
+            ":global_heap" + suffix,
+            "//allocator/common:heap_report",
+        ],
+        alwayslink = True,
+    )

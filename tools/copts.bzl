@@ -1,0 +1,12 @@
+"""Compiler options for this project's own code, in one place.
+
+Every cc_library, cc_test and cc_binary here that compiles sources passes
+`copts = RUSTY_MALLOC_COPTS`; dependencies (Abseil, GoogleTest) keep their
+own options and are not held to these warnings.
+"""
+
+RUSTY_MALLOC_COPTS = [
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+]
