@@ -8,14 +8,14 @@
 # -fsanitize=fuzzer, or a path to an engine library) and OUT.
 # Local check: tools/check_oss_fuzz_build.sh.
 
-cd "$(dirname "$0")/.."
+# shellcheck source=tools/common.sh
+source "$(dirname "$0")/../tools/common.sh"
 : "${CC:?}" "${CXX:?}" "${OUT:?}" "${LIB_FUZZING_ENGINE:?}"
 CFLAGS=${CFLAGS:-}
 CXXFLAGS=${CXXFLAGS:-}
 
-harnesses=(freelist_fuzzer raw_malloc_fuzzer raw_malloc_edge_fuzzer
-           rusty_malloc_fuzzer per_thread_malloc_fuzzer per_thread_lifecycle_fuzzer
-           buffer_grower_fuzzer malloc_fuzzer)
+harnesses=()
+fuzz_harnesses harnesses
 
 flags=(
   --repo_env=CC="${CC}" --repo_env=CXX="${CXX}"
@@ -28,8 +28,8 @@ for f in ${CXXFLAGS}; do flags+=(--cxxopt="${f}" --linkopt="${f}"); done
 # gold warns on clang's sanitizer stubs; use lld where there is one.
 if command -v ld.lld >/dev/null; then flags+=(--linkopt=-fuse-ld=lld); fi
 
-bazel build "${flags[@]}" "${harnesses[@]/#///fuzz:}"
-bin=$(bazel info "${flags[@]}" bazel-bin 2>/dev/null)
+repo_bazel build "${flags[@]}" "${harnesses[@]/#///fuzz:}"
+bin=$(repo_bazel info "${flags[@]}" bazel-bin 2>/dev/null)
 
 mkdir -p "${OUT}"
 for h in "${harnesses[@]}"; do

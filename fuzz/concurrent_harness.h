@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -118,23 +119,24 @@ void Worker(Heap& heap, bool verify_while_running, std::atomic<Letter*>* slots,
 
 }  // namespace concurrent_internal
 
-// Runs the input's streams on `heap` from kThreads threads; aborts with a
-// message on any failed check. `verify_while_running` lets threads call
-// Verify() mid-run, for heaps whose Verify() is safe then (a locked heap;
-// the per-thread allocator's is for quiescent moments only).
+// Runs `bytes`, split into kThreads streams, on `heap` from kThreads
+// threads; aborts with a message on any failed check. `verify_while_running`
+// lets threads call Verify() mid-run, for heaps whose Verify() is safe then (a
+// locked heap; the per-thread allocator's is for quiescent moments only).
 template <typename Heap>
 void RunConcurrently(Heap& heap, bool verify_while_running,
-                     const std::uint8_t* data, std::size_t size) {
+                     std::span<const std::uint8_t> bytes) {
   using namespace concurrent_internal;
 
   std::atomic<Letter*> slots[kSlots] = {};
   std::atomic<long> live{0};
   std::vector<std::thread> threads;
-  const std::size_t chunk = size / kThreads;
+  const std::size_t chunk = bytes.size() / kThreads;
   for (int t = 0; t < kThreads; ++t) {
-    const std::size_t length = t == kThreads - 1 ? size - t * chunk : chunk;
+    const std::size_t length =
+        t == kThreads - 1 ? bytes.size() - t * chunk : chunk;
     threads.emplace_back(Worker<Heap>, std::ref(heap), verify_while_running,
-                         slots, FuzzInput(data + t * chunk, length),
+                         slots, FuzzInput(bytes.data() + t * chunk, length),
                          std::uint64_t{static_cast<std::uint64_t>(t)} << 40,
                          &live);
   }

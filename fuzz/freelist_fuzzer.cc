@@ -187,14 +187,9 @@ class StripModel {
 };
 
 }  // namespace
-}  // namespace rusty_malloc::fuzzing
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
-                                      std::size_t size) {
-  using namespace rusty_malloc;
-  using namespace rusty_malloc::fuzzing;
+void FuzzOne(FuzzInput& in) {
   static Arena arena;
-  FuzzInput in(data, size);
   ListModel list(arena);
   StripModel strip(arena);
   for (int ops = 0; ops < 4096 && !in.empty(); ++ops) {
@@ -221,5 +216,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
         break;
     }
   }
-  return 0;
 }
+
+}  // namespace rusty_malloc::fuzzing

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string>
 
 namespace rusty_malloc::fuzzing {
@@ -19,6 +20,12 @@ class FuzzInput {
 
   bool empty() const { return pos_ >= size_; }
 
+  // The bytes not read yet, for a harness that splits them up itself.
+  std::span<const std::uint8_t> Rest() const {
+    return empty() ? std::span<const std::uint8_t>()
+                   : std::span<const std::uint8_t>(data_ + pos_, size_ - pos_);
+  }
+
   std::uint8_t Byte() { return pos_ < size_ ? data_[pos_++] : 0; }
 
   std::uint16_t Uint16() {
@@ -26,35 +33,27 @@ class FuzzInput {
     return static_cast<std::uint16_t>(low | Byte() << 8);
   }
 
+  // A size's raw material: one of `shapes` ways to spread it (a byte) and a
+  // 16-bit value to spread, read in that order.
+  struct Shaped {
+    int shape;
+    std::size_t value;
+  };
+  Shaped ShapedValue(int shapes) {
+    const int shape = Byte() % shapes;
+    return {shape, Uint16()};
+  }
+
   // A size spread over magnitudes: mostly small, now and then up to 2 MiB
   // (past every trim threshold and grower step). Large sizes are rare
   // because each costs a millisecond of page faults and pattern bytes.
   std::size_t Size() {
-    const std::uint8_t shape = Byte();
-    const std::size_t value = Uint16();
-    switch (shape % 16) {
-      case 0:
-      case 1:
-      case 2:
-      case 3:
-      case 4:
-      case 5:
-        return value % 128;
-      case 6:
-      case 7:
-      case 8:
-      case 9:
-      case 10:
-        return value % 4096;
-      case 11:
-      case 12:
-        return value;
-      case 13:
-      case 14:
-        return value << 4;
-      default:
-        return value << 5;
-    }
+    const auto [shape, value] = ShapedValue(16);
+    if (shape < 6) return value % 128;
+    if (shape < 11) return value % 4096;
+    if (shape < 13) return value;
+    if (shape < 15) return value << 4;
+    return value << 5;
   }
 
   // A power-of-two alignment from 1 to 64 KiB, now and then an invalid one.
@@ -79,6 +78,10 @@ inline void Require(const std::string& error) {
   std::fprintf(stderr, "heap check failed: %s\n", error.c_str());
   std::abort();
 }
+
+// The harness: each fuzzer defines it, once. fuzz/fuzz_entry.cc, the
+// engine's entry point, runs it on every input.
+void FuzzOne(FuzzInput& in);
 
 }  // namespace rusty_malloc::fuzzing
 

@@ -29,11 +29,13 @@ RUSTY_MALLOC_NO_COVERAGE_END
 #include <cstring>
 #include <iterator>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "allocator/common/heap_report.h"
 #include "allocator/drop_in/c_api.h"
+#include "allocator/drop_in/operator_new.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/per_thread_malloc.h"
 #include "fuzz/fuzz_input.h"
@@ -77,73 +79,43 @@ bool IsPowerOfTwo(std::size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 // Every size decodes to one that fits under kLiveCap or one of at least
 // kImpossible, so each request has one right answer.
 std::size_t DecodeSize(FuzzInput& in) {
-  const std::uint8_t shape = in.Byte();
-  const std::size_t v = in.Uint16();
-  switch (shape % 16) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 4:
-    case 5:
-      return v % 256;
-    case 6:
-    case 7:
-    case 8:
-    case 9:
-      return v % 4096;
-    case 10:
-    case 11:
-      return v;  // Across the small classes' 32 KiB limit.
-    case 12:
-      return v << 2;  // Up to 256 KiB: the medium heap.
-    case 13: {
-      // Edges: class limits, pages, chunks, off by a little either way.
-      static constexpr std::size_t kEdges[] = {
-          0,       1,         8,         16,        32,
-          4096,    32 << 10,  64 << 10,  1 << 20,   4 << 20,
-          8 << 20, 128 << 10, 256 << 10, 512 << 10, 16 << 20};
-      const std::size_t edge = kEdges[v % std::size(kEdges)];
-      const std::size_t delta = (v >> 4) % 33;
-      return (v >> 9) % 2 == 0 ? edge + delta : edge - std::min(edge, delta);
-    }
-    case 14:
-      return (v % 256) << 12;  // Whole pages, up to 1 MiB.
-    default: {
-      static constexpr std::size_t kHuge[] = {SIZE_MAX,
-                                              SIZE_MAX - 1,
-                                              SIZE_MAX - 4096,
-                                              SIZE_MAX / 2,
-                                              SIZE_MAX / 2 + 1,
-                                              kImpossible,
-                                              std::size_t{1} << 47,
-                                              (std::size_t{1} << 48) - 16,
-                                              std::size_t{1} << 62};
-      return std::max(kImpossible, kHuge[v % std::size(kHuge)] - (v >> 8) % 4);
-    }
+  const auto [shape, v] = in.ShapedValue(16);
+  if (shape < 6) return v % 256;
+  if (shape < 10) return v % 4096;
+  if (shape < 12) return v;        // Across the small classes' 32 KiB limit.
+  if (shape == 12) return v << 2;  // Up to 256 KiB: the medium heap.
+  if (shape == 13) {
+    // Edges: class limits, pages, chunks, off by a little either way.
+    static constexpr std::size_t kEdges[] = {
+        0,       1,         8,         16,        32,
+        4096,    32 << 10,  64 << 10,  1 << 20,   4 << 20,
+        8 << 20, 128 << 10, 256 << 10, 512 << 10, 16 << 20};
+    const std::size_t edge = kEdges[v % std::size(kEdges)];
+    const std::size_t delta = (v >> 4) % 33;
+    return (v >> 9) % 2 == 0 ? edge + delta : edge - std::min(edge, delta);
   }
+  if (shape == 14) return (v % 256) << 12;  // Whole pages, up to 1 MiB.
+  static constexpr std::size_t kHuge[] = {SIZE_MAX,
+                                          SIZE_MAX - 1,
+                                          SIZE_MAX - 4096,
+                                          SIZE_MAX / 2,
+                                          SIZE_MAX / 2 + 1,
+                                          kImpossible,
+                                          std::size_t{1} << 47,
+                                          (std::size_t{1} << 48) - 16,
+                                          std::size_t{1} << 62};
+  return std::max(kImpossible, kHuge[v % std::size(kHuge)] - (v >> 8) % 4);
 }
 
 // Element counts for calloc and reallocarray, some chosen to overflow the
 // multiplication.
 std::size_t DecodeCount(FuzzInput& in) {
-  const std::uint8_t shape = in.Byte();
-  const std::size_t v = in.Uint16();
-  switch (shape % 8) {
-    case 0:
-    case 1:
-    case 2:
-      return v % 16;
-    case 3:
-    case 4:
-      return v % 1024;
-    case 5:
-      return v;
-    case 6:
-      return SIZE_MAX >> (v % 64);
-    default:
-      return (SIZE_MAX / 2 + 1) >> (v % 32);
-  }
+  const auto [shape, v] = in.ShapedValue(8);
+  if (shape < 3) return v % 16;
+  if (shape < 5) return v % 1024;
+  if (shape == 5) return v;
+  if (shape == 6) return SIZE_MAX >> (v % 64);
+  return (SIZE_MAX / 2 + 1) >> (v % 32);
 }
 
 // Any alignment, valid or not: powers of two up to 64 KiB mostly, then the
@@ -463,37 +435,48 @@ class Model {
     return Cost(size, *served) == SIZE_MAX ? ENOMEM : 0;
   }
 
-  void Memalign(FuzzInput& in) {
-    const std::size_t align = DecodeAlign(in);
-    const std::size_t size = DecodeSize(in);
-    std::size_t served = 16;
-    const int verdict = MemalignVerdict(align, size, &served);
-    if (verdict == 0 && Cost(size, served) > Budget()) return;
-    errno = kErrnoSentinel;
-    void* p = c_api::Memalign(heap_, align, size);
-    Expect(p, verdict, size, served, "memalign");
-  }
-
-  void AlignedAlloc(FuzzInput& in) {
+  // An aligned request and its verdict: memalign's, for a function that
+  // takes the alignments `valid` accepts (EINVAL for the others).
+  struct AlignedRequest {
+    std::size_t align;
+    std::size_t size;
+    std::size_t served;  // The alignment a success must have.
+    int verdict;
+  };
+  // Decodes one, or nothing if it would take more than the budget.
+  std::optional<AlignedRequest> DecodeAligned(FuzzInput& in,
+                                              bool (*valid)(std::size_t)) {
     const std::size_t align = DecodeAlign(in);
     const std::size_t size = DecodeSize(in);
     std::size_t served = 16;
     const int verdict =
-        IsPowerOfTwo(align) ? MemalignVerdict(align, size, &served) : EINVAL;
-    if (verdict == 0 && Cost(size, served) > Budget()) return;
+        valid(align) ? MemalignVerdict(align, size, &served) : EINVAL;
+    if (verdict == 0 && Cost(size, served) > Budget()) return std::nullopt;
+    return AlignedRequest{align, size, served, verdict};
+  }
+
+  void Memalign(FuzzInput& in) {
+    const auto r = DecodeAligned(in, [](std::size_t) { return true; });
+    if (!r) return;
     errno = kErrnoSentinel;
-    void* p = c_api::AlignedAlloc(heap_, align, size);
-    Expect(p, verdict, size, served, "aligned_alloc");
+    void* p = c_api::Memalign(heap_, r->align, r->size);
+    Expect(p, r->verdict, r->size, r->served, "memalign");
+  }
+
+  void AlignedAlloc(FuzzInput& in) {
+    const auto r = DecodeAligned(in, IsPowerOfTwo);
+    if (!r) return;
+    errno = kErrnoSentinel;
+    void* p = c_api::AlignedAlloc(heap_, r->align, r->size);
+    Expect(p, r->verdict, r->size, r->served, "aligned_alloc");
   }
 
   void PosixMemalign(FuzzInput& in) {
-    const std::size_t align = DecodeAlign(in);
-    const std::size_t size = DecodeSize(in);
-    std::size_t served = 16;
-    const int verdict = IsPowerOfTwo(align) && align % sizeof(void*) == 0
-                            ? MemalignVerdict(align, size, &served)
-                            : EINVAL;
-    if (verdict == 0 && Cost(size, served) > Budget()) return;
+    const auto r = DecodeAligned(in, [](std::size_t align) {
+      return IsPowerOfTwo(align) && align % sizeof(void*) == 0;
+    });
+    if (!r) return;
+    const auto [align, size, served, verdict] = *r;
     errno = kErrnoSentinel;
     int untouched;
     void* out = &untouched;
@@ -679,44 +662,36 @@ class Model {
     }
   }
 
+  // operator new, with a new-handler installed one time in four.
+  void NewMaybeWithHandler(FuzzInput& in) {
+    return in.Byte() % 4 == 0 ? NewHandler(in) : New(in);
+  }
+
   void Step(FuzzInput& in) {
+    // What each value of the op byte picks, modulo 18 (the checked-in
+    // corpora rely on the mapping); malloc and free have two values each.
+    static constexpr void (Model::*kOps[])(FuzzInput&) = {
+        &Model::Malloc,
+        &Model::Malloc,
+        &Model::Calloc,
+        &Model::DirtyThenCalloc,
+        &Model::Realloc,
+        &Model::ReallocArray,
+        &Model::AlignedAlloc,
+        &Model::PosixMemalign,
+        &Model::Memalign,
+        &Model::Valloc,
+        &Model::Pvalloc,
+        &Model::Free,
+        &Model::Free,
+        &Model::CheckBlock,
+        &Model::NewMaybeWithHandler,
+        &Model::AllocateMany,
+        &Model::FreeEveryOther,
+        &Model::ReallocGrow};
+    static_assert(std::size(kOps) == 18);
     ++work_;
-    switch (in.Byte() % 18) {
-      case 0:
-      case 1:
-        return Malloc(in);
-      case 2:
-        return Calloc(in);
-      case 3:
-        return DirtyThenCalloc(in);
-      case 4:
-        return Realloc(in);
-      case 5:
-        return ReallocArray(in);
-      case 6:
-        return AlignedAlloc(in);
-      case 7:
-        return PosixMemalign(in);
-      case 8:
-        return Memalign(in);
-      case 9:
-        return Valloc(in);
-      case 10:
-        return Pvalloc(in);
-      case 11:
-      case 12:
-        return Free(in);
-      case 13:
-        return CheckBlock(in);
-      case 14:
-        return in.Byte() % 4 == 0 ? NewHandler(in) : New(in);
-      case 15:
-        return AllocateMany(in);
-      case 16:
-        return FreeEveryOther(in);
-      default:
-        return ReallocGrow(in);
-    }
+    (this->*kOps[in.Byte() % std::size(kOps)])(in);
   }
 
   Heap& heap_;
@@ -730,17 +705,14 @@ class Model {
 };
 
 }  // namespace
-}  // namespace rusty_malloc::fuzzing
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
-                                      std::size_t size) {
-  using rusty_malloc::fuzzing::Heap;
+void FuzzOne(FuzzInput& in) {
   // Chunks are reserved lazily, so 1 GiB of address space costs nothing
   // until used.
   static Heap heap(std::size_t{1} << 30);
-  rusty_malloc::fuzzing::FuzzInput in(data, size);
   static std::pmr::unsynchronized_pool_resource pool;
-  rusty_malloc::fuzzing::Model model(heap, &pool);
+  Model model(heap, &pool);
   model.Run(in);
-  return 0;
 }
+
+}  // namespace rusty_malloc::fuzzing

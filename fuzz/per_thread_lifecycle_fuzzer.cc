@@ -291,16 +291,11 @@ void Run(Heap& heap, FuzzInput& in) {
 }
 
 }  // namespace
-}  // namespace rusty_malloc::fuzzing
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
-                                      std::size_t size) {
-  using namespace rusty_malloc;
-  using namespace rusty_malloc::fuzzing;
-  FuzzInput in(data, size);
+void FuzzOne(FuzzInput& in) {
   // The mmap source gives released chunks back to the OS (zeroed), so a
   // chunk touched after its release shows; the grower source reuses them,
-  // and its buffer outlives the input (tests/test_growers.h), so it costs no
+  // and its buffer outlives the input (testing/test_growers.h), so it costs no
   // page faults: it runs three inputs in four.
   if (in.Byte() % 4 == 0) {
     PerThreadMalloc<MmapChunkSource> heap(std::size_t{64} * kChunkSize);
@@ -310,5 +305,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
         testing::TestGrower(std::size_t{64} * kChunkSize));
     Run(heap, in);
   }
-  return 0;
 }
+
+}  // namespace rusty_malloc::fuzzing

@@ -104,18 +104,14 @@ void Run(FuzzInput& in) {
 }
 
 }  // namespace
-}  // namespace rusty_malloc::fuzzing
 
 // The first byte picks the fit policy.
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
-                                      std::size_t size) {
-  using namespace rusty_malloc;
-  using namespace rusty_malloc::fuzzing;
-  FuzzInput in(data, size);
+void FuzzOne(FuzzInput& in) {
   if (in.Byte() & 1) {
     Run<SegregatedFreeList>(in);
   } else {
     Run<FreeList>(in);
   }
-  return 0;
 }
+
+}  // namespace rusty_malloc::fuzzing

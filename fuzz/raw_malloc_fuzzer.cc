@@ -55,13 +55,8 @@ void Run(std::uint8_t grower, const RawMallocOptions& options, FuzzInput& in) {
 }
 
 }  // namespace
-}  // namespace rusty_malloc::fuzzing
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
-                                      std::size_t size) {
-  using namespace rusty_malloc;
-  using namespace rusty_malloc::fuzzing;
-  FuzzInput in(data, size);
+void FuzzOne(FuzzInput& in) {
   const std::uint8_t grower = in.Byte();
   const RawMallocOptions options = Options(in.Byte());
   if (grower & 0x80) {
@@ -69,5 +64,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   } else {
     Run<FreeList>(grower, options, in);
   }
-  return 0;
 }
+
+}  // namespace rusty_malloc::fuzzing

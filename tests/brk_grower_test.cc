@@ -1,6 +1,5 @@
 #include "growers/brk_grower.h"
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -8,28 +7,22 @@
 
 #include "allocator/contiguous/raw_malloc.h"
 #include "gtest/gtest.h"
+#include "testing/expect_intact.h"
+#include "testing/malloc_off_the_break.h"
 #include "testing/patterns.h"
 
 namespace rusty_malloc {
 namespace {
 
+using ::rusty_malloc::testing::ExpectIntact;
 using ::rusty_malloc::testing::FillPattern;
 using ::rusty_malloc::testing::FirstPatternMismatch;
 
 std::byte* Break() { return static_cast<std::byte*>(sbrk(0)); }
 
-// glibc's malloc in this process moves the break too. Give it a large slack
-// at the top now, and stop it trimming, so it stays off the break while a
-// test runs and only the moves a test makes on purpose happen. (Under ASan
-// and TSan malloc never uses the break at all.)
 class BrkGrowerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    mallopt(M_TOP_PAD, 64 << 20);
-    free(malloc(1 << 20));
-  }
+  static void SetUpTestSuite() { testing::KeepMallocOffTheBreak(); }
 };
 
 TEST_F(BrkGrowerTest, RoundsTheIncrementToTheAlignment) {
@@ -87,9 +80,7 @@ TEST_F(BrkGrowerTest, NeverOverlapsABreakMovedBySomeoneElse) {
 }
 
 TEST_F(BrkGrowerTest, HeapOnTheBreakReportsOutOfMemoryInsteadOfOverlapping) {
-  RawMallocOptions options;
-  options.trim_threshold = 64 * 1024;
-  options.top_pad = 0;
+  const RawMallocOptions options{.trim_threshold = 64 * 1024, .top_pad = 0};
   RawMalloc<BrkGrower> heap(BrkGrower(4096), options);
   void* p = heap.Allocate(1000);
   ASSERT_NE(p, nullptr);
@@ -102,7 +93,7 @@ TEST_F(BrkGrowerTest, HeapOnTheBreakReportsOutOfMemoryInsteadOfOverlapping) {
   EXPECT_EQ(heap.Reallocate(p, 64 * 1024), nullptr);
   EXPECT_EQ(FirstPatternMismatch(p, 1000, 1), 1000u);
   for (int i = 0; i < 4096; ++i) ASSERT_EQ(foreign[i], std::byte{0x55});
-  EXPECT_TRUE(heap.Verify().ok()) << heap.Verify().ToString();
+  ExpectIntact(heap);
   ASSERT_NE(sbrk(-4096), reinterpret_cast<void*>(-1));
   heap.Deallocate(p);
 }
@@ -119,7 +110,7 @@ TEST_F(BrkGrowerTest, TrimmingLowersTheBreak) {
   heap.Deallocate(big);
   EXPECT_LT(Break(), high - (1 << 19));
   EXPECT_EQ(Break(), heap.grower().Base() + heap.grower().Size());
-  EXPECT_TRUE(heap.Verify().ok()) << heap.Verify().ToString();
+  ExpectIntact(heap);
   heap.Deallocate(small);
   ASSERT_TRUE(heap.grower().Shrink(heap.grower().Size()));
 }

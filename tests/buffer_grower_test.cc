@@ -6,6 +6,8 @@
 
 #include "allocator/contiguous/raw_malloc.h"
 #include "gtest/gtest.h"
+#include "testing/buffer_heap.h"
+#include "testing/expect_intact.h"
 
 namespace rusty_malloc {
 namespace {
@@ -36,28 +38,20 @@ TEST(BufferGrowerTest, GrowsExactlyAndRefusesPastTheEnd) {
   EXPECT_EQ(grower.Grow(16), 0u);
 }
 
-TEST(BufferGrowerTest, ShrinksAndGrowsAgain) {
-  alignas(16) std::byte storage[256];
-  BufferGrower grower(storage);
-  grower.Grow(256);
-  EXPECT_FALSE(grower.Shrink(272));
-  EXPECT_TRUE(grower.Shrink(96));
-  EXPECT_EQ(grower.Size(), 160u);
-  EXPECT_EQ(grower.Grow(96), 96u);
-}
+// Growing and shrinking in general: the typed tests in grower_test.cc.
 
 TEST(BufferGrowerTest, HeapOnAStackBufferRunsOutCleanly) {
-  alignas(16) std::byte storage[4096];
-  RawMalloc<BufferGrower> heap{BufferGrower(storage)};
+  testing::BufferHeap<4096> stack;
+  RawMalloc<BufferGrower>& heap = stack.heap;
   int served = 0;
   while (void* p = heap.Allocate(100)) {
-    EXPECT_GE(static_cast<std::byte*>(p), storage);
-    EXPECT_LE(static_cast<std::byte*>(p) + 100, storage + sizeof(storage));
+    EXPECT_TRUE(stack.Holds(p));
+    EXPECT_TRUE(stack.Holds(static_cast<std::byte*>(p) + 99));
     std::memset(p, served, 100);
     ++served;
   }
   EXPECT_EQ(served, static_cast<int>((4096 - 16) / BlockSizeFor(100)));
-  EXPECT_TRUE(heap.Verify().ok()) << heap.Verify().ToString();
+  testing::ExpectIntact(heap);
   EXPECT_EQ(heap.Allocate(8 * 4096), nullptr);
 }
 

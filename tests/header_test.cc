@@ -98,36 +98,5 @@ TEST(BlockTest, TagRejectsAHeaderCopiedToAnotherAddress) {
   EXPECT_FALSE(elsewhere->HasValidTag());
 }
 
-TEST(PlaceAlignedTest, SmallAlignmentStartsAtTheBlock) {
-  Arena arena;
-  Block* b = arena.BlockAt(0);
-  b->WriteFree(128, false);
-  EXPECT_EQ(PlaceAligned(b, 128, kGranule), b);
-  EXPECT_EQ(PlaceAligned(b, 144, kGranule), nullptr);
-}
-
-TEST(PlaceAlignedTest, LargeAlignmentLeavesAFreeableGap) {
-  Arena arena;
-  Block* b = arena.BlockAt(16);  // Payload at 32 mod 64: not 64-aligned.
-  b->WriteFree(512, false);
-  Block* start = PlaceAligned(b, 64, 64);
-  ASSERT_NE(start, nullptr);
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(start->Payload()) % 64, 0u);
-  const std::size_t gap =
-      static_cast<std::size_t>(start->Address() - b->Address());
-  EXPECT_GE(gap, kMinBlockSize);
-  EXPECT_EQ(gap % kGranule, 0u);
-  // The gap plus the block must fit exactly or not at all.
-  EXPECT_EQ(PlaceAligned(b, 512 - gap, 64), start);
-  EXPECT_EQ(PlaceAligned(b, 512 - gap + kGranule, 64), nullptr);
-}
-
-TEST(PlaceAlignedTest, AlreadyAlignedPayloadNeedsNoGap) {
-  Arena arena;
-  Block* b = arena.BlockAt(48);  // Payload at 64 mod 64.
-  b->WriteFree(256, false);
-  EXPECT_EQ(PlaceAligned(b, 256, 64), b);
-}
-
 }  // namespace
 }  // namespace rusty_malloc

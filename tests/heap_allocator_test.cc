@@ -1,16 +1,24 @@
 #include "allocator/adaptors/heap_allocator.h"
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <type_traits>
 
 #include "allocator/contiguous/raw_malloc.h"
 #include "allocator/contiguous/rusty_malloc.h"
+#include "allocator/contiguous/segregated_freelist.h"
+#include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/per_thread_malloc.h"
 #include "growers/buffer_grower.h"
 #include "growers/mmap_grower.h"
 #include "gtest/gtest.h"
+#include "testing/test_growers.h"
 
 namespace rusty_malloc {
 namespace {
+
+using ::rusty_malloc::testing::TestGrower;
 
 static_assert(HeapAllocator<RawMalloc<BufferGrower>>);
 static_assert(HeapAllocator<RustyMalloc<MmapGrower>>);
@@ -35,14 +43,35 @@ bool RoundTrip(A& heap) {
   return ok;
 }
 
-TEST(HeapAllocatorTest, EveryAllocatorWorksThroughTheConcept) {
-  alignas(16) std::byte storage[8192];
-  RawMalloc<BufferGrower> raw{BufferGrower(storage)};
-  RustyMalloc<MmapGrower> locked(MmapGrower(1 << 20));
-  PerThreadMalloc<MmapChunkSource> per_thread(std::size_t{64} << 20);
-  EXPECT_TRUE(RoundTrip(raw));
-  EXPECT_TRUE(RoundTrip(locked));
-  EXPECT_TRUE(RoundTrip(per_thread));
+// Every allocator, for the typed tests: heap() is a fresh one per test.
+template <typename Heap>
+class HeapAllocatorTest : public ::testing::Test {
+ protected:
+  Heap& heap() { return *heap_; }
+
+ private:
+  static std::unique_ptr<Heap> Make() {
+    if constexpr (std::is_same_v<Heap, RustyMalloc<MmapGrower>>) {
+      return std::make_unique<Heap>(MmapGrower(1 << 20));
+    } else if constexpr (std::is_same_v<Heap,
+                                        PerThreadMalloc<MmapChunkSource>>) {
+      return std::make_unique<Heap>(std::size_t{64} << 20);
+    } else {
+      return std::make_unique<Heap>(TestGrower(1 << 20));
+    }
+  }
+
+  std::unique_ptr<Heap> heap_ = Make();
+};
+
+using Heaps =
+    ::testing::Types<RawMalloc<TestGrower>,
+                     RawMalloc<TestGrower, SegregatedFreeList>,
+                     RustyMalloc<MmapGrower>, PerThreadMalloc<MmapChunkSource>>;
+TYPED_TEST_SUITE(HeapAllocatorTest, Heaps);
+
+TYPED_TEST(HeapAllocatorTest, WorksThroughTheConcept) {
+  EXPECT_TRUE(RoundTrip(this->heap()));
 }
 
 }  // namespace

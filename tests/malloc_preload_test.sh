@@ -14,6 +14,8 @@ if [[ ${1:-} == --skip ]]; then
 fi
 lib=$(realpath "$1") conformance=$2 threads=$3 py=$4 py_expected=$5 sql=$6 sql_expected=$7
 lifecycle=$8 lifecycle_expected=$9 queue_py=${10} queue_py_expected=${11}
+# Bazel's per-test scratch directory, which it cleans up.
+tmp=${TEST_TMPDIR:?run this through bazel test}
 failures=0
 
 # check NAME EXPECTED_FILE COMMAND...: output equal to the file under glibc
@@ -23,7 +25,7 @@ check() {
   shift 2
   local glibc ours stats
   glibc=$("$@" 2>/dev/null)
-  stats=$(mktemp)
+  stats=$(mktemp -p "${tmp}")
   ours=$(LD_PRELOAD="${lib}" RUSTY_MALLOC_STATS=1 "$@" 2>"${stats}")
   local rc=$?
   if [[ ${rc} -ne 0 ]]; then
@@ -52,7 +54,7 @@ check "python3 producer threads and consumer thread" "${queue_py_expected}" \
 check "thread exit, thread churn, fork while allocating, calloc" \
   "${lifecycle_expected}" "${lifecycle}"
 
-conformance_log=$(mktemp "${TEST_TMPDIR:-/tmp}/rusty_conformance.XXXXXX")
+conformance_log=$(mktemp -p "${tmp}")
 if LD_PRELOAD="${lib}" "${conformance}" >"${conformance_log}" 2>&1; then
   echo "ok   malloc conformance test under LD_PRELOAD: $(grep -E '^\[  PASSED' "${conformance_log}")"
 else

@@ -11,13 +11,18 @@
 #include "growers/buffer_grower.h"
 #include "growers/mmap_grower.h"
 #include "gtest/gtest.h"
+#include "testing/buffer_heap.h"
+#include "testing/expect_intact.h"
 
 namespace rusty_malloc {
 namespace {
 
+using ::rusty_malloc::testing::BufferHeap;
+using ::rusty_malloc::testing::ExpectIntact;
+
 TEST(MemoryResourceTest, PmrContainersLiveInAStackBuffer) {
-  alignas(16) std::byte storage[256 * 1024];
-  RawMalloc<BufferGrower> heap{BufferGrower(storage)};
+  BufferHeap<256 * 1024> stack;
+  RawMalloc<BufferGrower>& heap = stack.heap;
   MemoryResource resource(heap);
   {
     std::pmr::vector<std::pmr::string> words(&resource);
@@ -25,13 +30,11 @@ TEST(MemoryResourceTest, PmrContainersLiveInAStackBuffer) {
       words.emplace_back("a string long enough to need the heap, number " +
                          std::to_string(i));
     }
-    const auto* data = reinterpret_cast<const std::byte*>(words[500].data());
-    EXPECT_GE(data, storage);
-    EXPECT_LT(data, storage + sizeof(storage));
+    EXPECT_TRUE(stack.Holds(words[500].data()));
     EXPECT_GT(heap.Stats().allocated_blocks, 1000u);
   }
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
-  EXPECT_TRUE(heap.Verify().ok());
+  ExpectIntact(heap);
 }
 
 TEST(MemoryResourceTest, WorksOverAnMmapRangeAndHonoursAlignment) {
@@ -44,11 +47,10 @@ TEST(MemoryResourceTest, WorksOverAnMmapRangeAndHonoursAlignment) {
 }
 
 TEST(MemoryResourceTest, ExhaustionThrowsBadAlloc) {
-  alignas(16) std::byte storage[4096];
-  RawMalloc<BufferGrower> heap{BufferGrower(storage)};
-  MemoryResource resource(heap);
+  BufferHeap<4096> stack;
+  MemoryResource resource(stack.heap);
   EXPECT_THROW(static_cast<void>(resource.allocate(8192)), std::bad_alloc);
-  EXPECT_TRUE(heap.Verify().ok());
+  ExpectIntact(stack.heap);
 }
 
 TEST(MemoryResourceTest, EqualOnlyOverTheSameHeap) {

@@ -8,6 +8,7 @@
 
 #include "allocator/contiguous/raw_malloc.h"
 #include "gtest/gtest.h"
+#include "testing/expect_intact.h"
 
 namespace rusty_malloc {
 namespace {
@@ -41,18 +42,7 @@ TEST(MmapGrowerTest, ReservesLazilyAndCommitsAsItGrows) {
   EXPECT_FALSE(IsReadWrite(grower.Base() + grower.Committed()));
 }
 
-TEST(MmapGrowerTest, GrowsContiguouslyWithoutMoving) {
-  MmapGrower grower(64 << 20, 4096);
-  grower.Grow(4096);
-  std::byte* const base = grower.Base();
-  std::size_t total = grower.Size();
-  for (int i = 0; i < 10; ++i) {
-    total += grower.Grow(100 * 1024);
-    EXPECT_EQ(grower.Base(), base);
-    EXPECT_EQ(grower.Size(), total);
-  }
-  std::memset(base, 1, total);
-}
+// Growing in place in general: the typed tests in grower_test.cc.
 
 TEST(MmapGrowerTest, RefusesGrowthPastTheReservation) {
   MmapGrower grower(1 << 20, 4096);
@@ -92,16 +82,14 @@ TEST(MmapGrowerTest, MoveTransfersTheReservation) {
 }
 
 TEST(MmapGrowerTest, BacksAHeapThatTrimsThroughDecommit) {
-  RawMallocOptions options;
-  options.trim_threshold = 256 * 1024;
-  options.top_pad = 0;
+  const RawMallocOptions options{.trim_threshold = 256 * 1024, .top_pad = 0};
   RawMalloc<MmapGrower> heap(MmapGrower(64 << 20, 4096), options);
   void* p = heap.Allocate(4 << 20);
   ASSERT_NE(p, nullptr);
   std::memset(p, 7, 4 << 20);
   heap.Deallocate(p);
   EXPECT_LE(heap.grower().Committed(), 2 * kPage);
-  EXPECT_TRUE(heap.Verify().ok()) << heap.Verify().ToString();
+  testing::ExpectIntact(heap);
 }
 
 }  // namespace

@@ -32,7 +32,9 @@
 #include "allocator/per_thread/per_thread_malloc.h"
 #include "allocator/per_thread/size_classes.h"
 #include "gtest/gtest.h"
+#include "testing/expect_intact.h"
 #include "testing/patterns.h"
+#include "testing/per_thread_sources.h"
 #include "testing/test_growers.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -43,19 +45,9 @@
 #endif
 #endif
 
-namespace rusty_malloc {
+// In the testing namespace, so its helpers need no using-declarations.
+namespace rusty_malloc::testing {
 namespace {
-
-// Verify() once, its report in the failure message.
-template <typename Heap>
-void ExpectIntact(Heap& heap) {
-  const HeapReport report = heap.Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
-}
-
-using ::rusty_malloc::testing::FillPattern;
-using ::rusty_malloc::testing::FirstPatternMismatch;
-using ::rusty_malloc::testing::TestGrower;
 
 // TSan runs these several times slower; fewer rounds keep each test within
 // seconds there while still crossing every path.
@@ -80,32 +72,6 @@ constexpr std::size_t kOwnerBlocks = 2 * kBlocksPerChunk + kBlocksPerChunk / 2;
 constexpr int kTopPages = 2;
 constexpr std::size_t kSecondChunkBlocks =
     kBlocksPerChunk - kTopPages * (kPageSize / kBlock);
-
-struct MmapSourced {
-  using Heap = PerThreadMalloc<MmapChunkSource>;
-  static constexpr const char* kName = "MmapChunkSource";
-  static std::unique_ptr<Heap> Make() {
-    return std::make_unique<Heap>(std::size_t{4} << 30);
-  }
-};
-
-struct GrowerSourced {
-  using Heap = PerThreadMalloc<GrowerChunkSource<TestGrower>>;
-  static constexpr const char* kName = "GrowerChunkSource";
-  static std::unique_ptr<Heap> Make() {
-    return std::make_unique<Heap>(TestGrower(std::size_t{2} << 30));
-  }
-};
-
-class SourceNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-
-using Sources = ::testing::Types<MmapSourced, GrowerSourced>;
 
 // A block the test knows the contents of.
 struct Letter {
@@ -171,6 +137,14 @@ bool CheckAndFree(Heap& heap, const Letter& l) {
   const bool intact = Intact(l);
   heap.Deallocate(l.block);
   return intact;
+}
+
+// Frees every letter; returns how many were damaged.
+template <typename Heap>
+int CheckAndFreeAll(Heap& heap, const std::vector<Letter>& letters) {
+  int damaged = 0;
+  for (const Letter& l : letters) damaged += CheckAndFree(heap, l) ? 0 : 1;
+  return damaged;
 }
 
 template <typename Heap>
@@ -247,8 +221,8 @@ void ExpectConsistent(Heap& heap, std::size_t live) {
 }
 
 template <typename T>
-class PerThreadLifecycleTest : public ::testing::Test {};
-TYPED_TEST_SUITE(PerThreadLifecycleTest, Sources, SourceNames);
+class PerThreadLifecycleTest : public PerThreadHeapTest<T> {};
+TYPED_TEST_SUITE(PerThreadLifecycleTest, ChunkSources, ChunkSourceNames);
 
 // When the other thread's frees that empty the owner's second chunk happen,
 // relative to the owner's exit (which collects remote frees and retires the
@@ -326,14 +300,8 @@ void EmptyAChunkAroundOwnerExit(Heap& heap, RemoteFrees when) {
   adopter.join();
   ExpectConsistent(heap, blocks.size() - victim.size() + more.size());
 
-  for (const std::size_t c : {0, 2}) {
-    for (const Letter& l : chunks[c]) {
-      if (!CheckAndFree(heap, l)) ++damaged;
-    }
-  }
-  for (const Letter& l : more) {
-    if (!CheckAndFree(heap, l)) ++damaged;
-  }
+  damaged += CheckAndFreeAll(heap, chunks[0]) +
+             CheckAndFreeAll(heap, chunks[2]) + CheckAndFreeAll(heap, more);
   EXPECT_EQ(damaged.load(), 0);
   ExpectConsistent(heap, 0);
   // The next adopter collects those frees too and keeps one chunk: the one
@@ -347,18 +315,18 @@ void EmptyAChunkAroundOwnerExit(Heap& heap, RemoteFrees when) {
 }
 
 TYPED_TEST(PerThreadLifecycleTest, OwnerExitsAfterRemoteFreesEmptiedAChunk) {
-  auto heap = TypeParam::Make();
-  EmptyAChunkAroundOwnerExit(*heap, RemoteFrees::kBeforeExit);
+  auto& heap = this->heap();
+  EmptyAChunkAroundOwnerExit(heap, RemoteFrees::kBeforeExit);
 }
 
 TYPED_TEST(PerThreadLifecycleTest, RemoteFreesEmptyAChunkOfAnAbandonedHeap) {
-  auto heap = TypeParam::Make();
-  EmptyAChunkAroundOwnerExit(*heap, RemoteFrees::kAfterExit);
+  auto& heap = this->heap();
+  EmptyAChunkAroundOwnerExit(heap, RemoteFrees::kAfterExit);
 }
 
 TYPED_TEST(PerThreadLifecycleTest, ChunkEmptiesHalfBeforeAndHalfAfterExit) {
-  auto heap = TypeParam::Make();
-  EmptyAChunkAroundOwnerExit(*heap, RemoteFrees::kHalfBeforeHalfAfter);
+  auto& heap = this->heap();
+  EmptyAChunkAroundOwnerExit(heap, RemoteFrees::kHalfBeforeHalfAfter);
 }
 
 TYPED_TEST(PerThreadLifecycleTest, RemoteFreesRaceTheOwnersExit) {
@@ -373,82 +341,65 @@ TYPED_TEST(PerThreadLifecycleTest, RemoteFreesRaceTheOwnersExit) {
 }
 
 TYPED_TEST(PerThreadLifecycleTest, AdoptionCollectsFreesThatEmptiedAChunk) {
-  auto heap = TypeParam::Make();
+  auto& heap = this->heap();
   std::vector<Letter> blocks;
-  std::thread([&] { blocks = AllocateAsOwner(*heap); }).join();
-  ASSERT_EQ(heap->HeapCount(), 1u);
+  std::thread([&] { blocks = AllocateAsOwner(heap); }).join();
+  ASSERT_EQ(heap.HeapCount(), 1u);
   const std::vector<std::vector<Letter>> chunks = GroupByChunk(blocks);
   ASSERT_EQ(chunks.size(), 3u);
   ASSERT_EQ(chunks[1].size(), kSecondChunkBlocks);
 
   // Remote frees into the abandoned heap stay pending: nobody collects them.
   std::atomic<int> damaged{0};
-  std::thread([&] {
-    for (const Letter& l : chunks[1]) {
-      if (!CheckAndFree(*heap, l)) ++damaged;
-    }
-  }).join();
-  ExpectConsistent(*heap, blocks.size() - kSecondChunkBlocks);
-  EXPECT_EQ(heap->Stats().heap_bytes, 3 * kChunkSize);
+  std::thread([&] { damaged += CheckAndFreeAll(heap, chunks[1]); }).join();
+  ExpectConsistent(heap, blocks.size() - kSecondChunkBlocks);
+  EXPECT_EQ(heap.Stats().heap_bytes, 3 * kChunkSize);
 
   std::thread([&] {
-    void* p = heap->Allocate(kRequest);
+    void* p = heap.Allocate(kRequest);
     ASSERT_NE(p, nullptr);
-    EXPECT_EQ(heap->HeapCount(), 1u) << "the heap was not adopted";
-    EXPECT_EQ(heap->Stats().heap_bytes, 2 * kChunkSize)
+    EXPECT_EQ(heap.HeapCount(), 1u) << "the heap was not adopted";
+    EXPECT_EQ(heap.Stats().heap_bytes, 2 * kChunkSize)
         << "adoption did not release the emptied chunk";
-    ExpectIntact(*heap);
-    heap->Deallocate(p);
+    ExpectIntact(heap);
+    heap.Deallocate(p);
   }).join();
-  EXPECT_EQ(heap->HeapCount(), 1u);
-  ExpectConsistent(*heap, blocks.size() - kSecondChunkBlocks);
+  EXPECT_EQ(heap.HeapCount(), 1u);
+  ExpectConsistent(heap, blocks.size() - kSecondChunkBlocks);
 
-  for (const std::size_t c : {0, 2}) {
-    for (const Letter& l : chunks[c]) {
-      if (!CheckAndFree(*heap, l)) ++damaged;
-    }
-  }
+  damaged +=
+      CheckAndFreeAll(heap, chunks[0]) + CheckAndFreeAll(heap, chunks[2]);
   EXPECT_EQ(damaged.load(), 0);
-  ExpectConsistent(*heap, 0);
+  ExpectConsistent(heap, 0);
 }
 
 TYPED_TEST(PerThreadLifecycleTest, AdoptionKeepsAnEmptiedChunkWithAFrontPage) {
-  auto heap = TypeParam::Make();
+  auto& heap = this->heap();
   std::vector<Letter> blocks;
-  std::thread([&] { blocks = AllocateBlocks(*heap, kOwnerBlocks, 0); }).join();
+  std::thread([&] { blocks = AllocateBlocks(heap, kOwnerBlocks, 0); }).join();
   const std::vector<std::vector<Letter>> chunks = GroupByChunk(blocks);
   ASSERT_EQ(chunks.size(), 3u);
   // The newest chunk holds the page the class allocates from next.
   std::atomic<int> damaged{0};
-  std::thread([&] {
-    for (const Letter& l : chunks[2]) {
-      if (!CheckAndFree(*heap, l)) ++damaged;
-    }
-  }).join();
+  std::thread([&] { damaged += CheckAndFreeAll(heap, chunks[2]); }).join();
   std::vector<Letter> more;
   std::thread([&] {
-    heap->Deallocate(heap->Allocate(kRequest));
-    EXPECT_EQ(heap->HeapCount(), 1u);
-    EXPECT_EQ(heap->Stats().heap_bytes, 3 * kChunkSize);
-    more = AllocateBlocks(*heap, chunks[2].size(), 1 << 20);
+    heap.Deallocate(heap.Allocate(kRequest));
+    EXPECT_EQ(heap.HeapCount(), 1u);
+    EXPECT_EQ(heap.Stats().heap_bytes, 3 * kChunkSize);
+    more = AllocateBlocks(heap, chunks[2].size(), 1 << 20);
     // Refilled in place: no new chunk.
-    EXPECT_EQ(heap->Stats().heap_bytes, 3 * kChunkSize);
+    EXPECT_EQ(heap.Stats().heap_bytes, 3 * kChunkSize);
   }).join();
-  ExpectConsistent(*heap, blocks.size());
-  for (const std::size_t c : {0, 1}) {
-    for (const Letter& l : chunks[c]) {
-      if (!CheckAndFree(*heap, l)) ++damaged;
-    }
-  }
-  for (const Letter& l : more) {
-    if (!CheckAndFree(*heap, l)) ++damaged;
-  }
+  ExpectConsistent(heap, blocks.size());
+  damaged += CheckAndFreeAll(heap, chunks[0]) +
+             CheckAndFreeAll(heap, chunks[1]) + CheckAndFreeAll(heap, more);
   EXPECT_EQ(damaged.load(), 0);
-  ExpectConsistent(*heap, 0);
+  ExpectConsistent(heap, 0);
 }
 
 TYPED_TEST(PerThreadLifecycleTest, ThousandsOfShortLivedThreadsHandBlocksOn) {
-  auto heap = TypeParam::Make();
+  auto& heap = this->heap();
   constexpr int kThreads = 2000;
   // At most this many threads live at once, so adoption bounds the heaps:
   // a heap is made only when none is abandoned, that is when every heap
@@ -468,7 +419,7 @@ TYPED_TEST(PerThreadLifecycleTest, ThousandsOfShortLivedThreadsHandBlocksOn) {
                                : kind < 6  ? kSmallMax - random() % 8000
                                : kind < 40 ? kRequest
                                            : random() % 1500;
-      void* p = heap->Allocate(size);
+      void* p = heap.Allocate(size);
       if (p == nullptr) return fail("allocation failed", size);
       const std::uint64_t id = (t << 20) | i;
       FillPattern(p, size, id);
@@ -478,13 +429,13 @@ TYPED_TEST(PerThreadLifecycleTest, ThousandsOfShortLivedThreadsHandBlocksOn) {
     // abandoned, or adopted by now.
     Letter letter;
     for (int i = 0; i < 40 && queue.Take(&letter); ++i) {
-      if (!CheckAndFree(*heap, letter))
+      if (!CheckAndFree(heap, letter))
         fail("handed-on block damaged", letter.id);
     }
     for (std::size_t i = 0; i < mine.size(); ++i) {
       if (i % 2 == 0) {
         queue.Post(mine[i]);  // Outlives this thread.
-      } else if (!CheckAndFree(*heap, mine[i])) {
+      } else if (!CheckAndFree(heap, mine[i])) {
         fail("own block damaged", mine[i].id);
       }
     }
@@ -497,18 +448,18 @@ TYPED_TEST(PerThreadLifecycleTest, ThousandsOfShortLivedThreadsHandBlocksOn) {
       running.pop_front();
     }
     running.emplace_back(worker, static_cast<std::uint64_t>(t));
-    most_heaps = std::max(most_heaps, heap->HeapCount());
+    most_heaps = std::max(most_heaps, heap.HeapCount());
   }
   for (std::thread& t : running) t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_LE(most_heaps, kLive);
-  EXPECT_LE(heap->HeapCount(), kLive);
+  EXPECT_LE(heap.HeapCount(), kLive);
   Letter letter;
   while (queue.Take(&letter)) {
-    EXPECT_TRUE(CheckAndFree(*heap, letter)) << letter.id;
+    EXPECT_TRUE(CheckAndFree(heap, letter)) << letter.id;
   }
-  ExpectIntact(*heap);
-  EXPECT_EQ(heap->Stats().allocated_blocks, 0u);
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
 // The forked child's work; its exit status names what went wrong.
@@ -636,91 +587,111 @@ void ForkWhileThreadsAllocate(Heap& heap_ref) {
 
 TYPED_TEST(PerThreadLifecycleTest,
            ForkedChildGetsNewChunksWhileThreadsAllocate) {
-  using Source = std::remove_reference_t<decltype(TypeParam::Make()->source())>;
+  using Source = std::remove_reference_t<decltype(this->heap().source())>;
   if constexpr (!requires(Source & s) { s.LockForFork(); }) {
     GTEST_SKIP() << "the chunk source has no fork hooks, so "
                     "PerThreadMalloc::LockForFork does not compile for it";
   } else {
-    ForkWhileThreadsAllocate(*TypeParam::Make());
+    ForkWhileThreadsAllocate(this->heap());
   }
 }
 
+// Allocates `size` bytes and expects IsLiveBlock to accept the block's start
+// and none of its other bytes. Returns nullptr if the allocation fails.
+template <typename Heap>
+char* AllocateWithOnlyItsStartLive(Heap& heap, std::size_t size) {
+  auto* p = static_cast<char*>(heap.Allocate(size));
+  if (p == nullptr) return nullptr;
+  const std::size_t usable = heap.UsableSize(p);
+  FillPattern(p, usable, size);
+  EXPECT_TRUE(heap.IsLiveBlock(p));
+  for (std::size_t offset = 1; offset < usable; ++offset) {
+    if (heap.IsLiveBlock(p + offset)) {
+      ADD_FAILURE() << size << " + " << offset << " is taken for a block";
+      break;
+    }
+  }
+  return p;
+}
+
 TYPED_TEST(PerThreadLifecycleTest, OnlyBlockStartsAreLive) {
-  auto heap = TypeParam::Make();
+  auto& heap = this->heap();
   for (const std::size_t size :
        {std::size_t{16}, std::size_t{48}, kRequest, std::size_t{4096},
         std::size_t{20000}, kSmallMax}) {
-    auto* p = static_cast<char*>(heap->Allocate(size));
+    char* p = AllocateWithOnlyItsStartLive(heap, size);
     ASSERT_NE(p, nullptr);
-    const std::size_t usable = heap->UsableSize(p);
-    FillPattern(p, usable, size);
-    EXPECT_TRUE(heap->IsLiveBlock(p));
-    for (std::size_t offset = 1; offset < usable; ++offset) {
-      ASSERT_FALSE(heap->IsLiveBlock(p + offset)) << size << " + " << offset;
-    }
-    heap->Deallocate(p);
-    EXPECT_FALSE(heap->IsLiveBlock(p));
+    heap.Deallocate(p);
+    EXPECT_FALSE(heap.IsLiveBlock(p));
   }
 }
 
 template <typename T>
-class PerThreadLifecycleDeathTest : public ::testing::Test {};
-TYPED_TEST_SUITE(PerThreadLifecycleDeathTest, Sources, SourceNames);
+class PerThreadLifecycleDeathTest : public PerThreadHeapTest<T> {};
+TYPED_TEST_SUITE(PerThreadLifecycleDeathTest, ChunkSources, ChunkSourceNames);
 
 constexpr char kNotABlock[] = "pointer is not a block of this heap";
 constexpr char kNotAStart[] =
     "pointer is not the start of a block of this heap";
+
+// Neither IsLiveBlock nor a free takes `p` for the start of a block.
+template <typename Heap>
+void ExpectNotAStart(Heap& heap, void* p) {
+  EXPECT_FALSE(heap.IsLiveBlock(p));
+  EXPECT_DEATH(heap.Deallocate(p), kNotAStart);
+}
+
 constexpr char kDoubleFree[] = "double free";
 
 TYPED_TEST(PerThreadLifecycleDeathTest, FreeingAnythingButABlockStartAborts) {
-  auto heap = TypeParam::Make();
+  auto& heap = this->heap();
   for (const std::size_t size :
        {std::size_t{16}, kRequest, std::size_t{4096}, kSmallMax}) {
-    auto* p = static_cast<char*>(heap->Allocate(size));
+    auto* p = static_cast<char*>(heap.Allocate(size));
     ASSERT_NE(p, nullptr);
-    const std::size_t usable = heap->UsableSize(p);
-    EXPECT_DEATH(heap->Deallocate(p + 8), kNotABlock) << size;
-    EXPECT_DEATH(heap->Deallocate(p + usable / 2), kNotABlock) << size;
+    const std::size_t usable = heap.UsableSize(p);
+    EXPECT_DEATH(heap.Deallocate(p + 8), kNotABlock) << size;
+    EXPECT_DEATH(heap.Deallocate(p + usable / 2), kNotABlock) << size;
     if (usable > 16) {
-      EXPECT_DEATH(heap->Deallocate(p + usable - 16), kNotABlock) << size;
+      EXPECT_DEATH(heap.Deallocate(p + usable - 16), kNotABlock) << size;
     }
   }
 
-  auto* p = static_cast<char*>(heap->Allocate(kRequest));
+  auto* p = static_cast<char*>(heap.Allocate(kRequest));
   ChunkHeader* chunk = ChunkOf(p);
   PageInfo* page = PageOf(p);
   // The chunk's header page, a page not in use, the untouched end of a page.
-  EXPECT_DEATH(heap->Deallocate(chunk), kNotABlock);
-  EXPECT_DEATH(heap->Deallocate(reinterpret_cast<char*>(chunk) +
-                                (kPagesPerChunk - 1) * kPageSize),
+  EXPECT_DEATH(heap.Deallocate(chunk), kNotABlock);
+  EXPECT_DEATH(heap.Deallocate(reinterpret_cast<char*>(chunk) +
+                               (kPagesPerChunk - 1) * kPageSize),
                kNotABlock);
   const std::uint32_t extended = page->extended.load();
   ASSERT_LT(extended, page->capacity);
-  EXPECT_DEATH(heap->Deallocate(page->start + extended * kBlock), kNotABlock);
+  EXPECT_DEATH(heap.Deallocate(page->start + extended * kBlock), kNotABlock);
   // A block the page has linked up but never handed out is a free block.
-  EXPECT_DEATH(heap->Deallocate(page->start + (extended - 1) * kBlock),
+  EXPECT_DEATH(heap.Deallocate(page->start + (extended - 1) * kBlock),
                kDoubleFree);
-  heap->Deallocate(p);
-  EXPECT_DEATH(heap->Deallocate(p), kDoubleFree);
+  heap.Deallocate(p);
+  EXPECT_DEATH(heap.Deallocate(p), kDoubleFree);
 
   // A medium block's interior.
-  auto* medium = static_cast<char*>(heap->Allocate(kSmallMax + 1000));
-  EXPECT_DEATH(heap->Deallocate(medium + 16), kNotAStart);
-  heap->Deallocate(medium);
+  auto* medium = static_cast<char*>(heap.Allocate(kSmallMax + 1000));
+  EXPECT_DEATH(heap.Deallocate(medium + 16), kNotAStart);
+  heap.Deallocate(medium);
 }
 
 TYPED_TEST(PerThreadLifecycleDeathTest, FreeingIntoAReleasedChunkAborts) {
-  auto heap = TypeParam::Make();
-  const std::vector<Letter> blocks = AllocateBlocks(*heap, kOwnerBlocks, 0);
+  auto& heap = this->heap();
+  const std::vector<Letter> blocks = AllocateBlocks(heap, kOwnerBlocks, 0);
   const std::vector<std::vector<Letter>> chunks = GroupByChunk(blocks);
   ASSERT_EQ(chunks.size(), 3u);
-  const std::size_t before = heap->Stats().heap_bytes;
-  for (const Letter& l : chunks[0]) heap->Deallocate(l.block);
-  ASSERT_EQ(heap->Stats().heap_bytes, before - kChunkSize);
+  const std::size_t before = heap.Stats().heap_bytes;
+  for (const Letter& l : chunks[0]) heap.Deallocate(l.block);
+  ASSERT_EQ(heap.Stats().heap_bytes, before - kChunkSize);
   // Still in the source's range, but no longer any heap's chunk.
   for (const Letter& l : {chunks[0].front(), chunks[0].back()}) {
-    EXPECT_FALSE(heap->IsLiveBlock(l.block));
-    EXPECT_DEATH(heap->Deallocate(l.block), kNotABlock);
+    EXPECT_FALSE(heap.IsLiveBlock(l.block));
+    EXPECT_DEATH(heap.Deallocate(l.block), kNotABlock);
   }
 }
 
@@ -746,14 +717,8 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, InteriorPointersAreNotLive) {
   for (const std::size_t size :
        {std::size_t{0}, std::size_t{24}, std::size_t{100}, kRequest,
         std::size_t{5000}, std::size_t{70000}}) {
-    auto* p = static_cast<char*>(heap.Allocate(size));
+    char* p = AllocateWithOnlyItsStartLive(heap, size);
     ASSERT_NE(p, nullptr);
-    const std::size_t usable = heap.UsableSize(p);
-    FillPattern(p, usable, size);
-    EXPECT_TRUE(heap.IsLiveBlock(p));
-    for (std::size_t offset = 1; offset < usable; ++offset) {
-      ASSERT_FALSE(heap.IsLiveBlock(p + offset)) << size << " + " << offset;
-    }
     blocks.push_back(p);
   }
   char* p = blocks[3];
@@ -791,8 +756,7 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, PointerPastAStaleEndMarker) {
   ASSERT_LT(stale, grown + heap.UsableSize(grown));
   // The client writes around the stale header, not over it.
   FillPattern(grown, static_cast<std::size_t>(stale - kHeaderSize - grown), 1);
-  EXPECT_FALSE(heap.IsLiveBlock(stale));
-  EXPECT_DEATH(heap.Deallocate(stale), kNotAStart);
+  ExpectNotAStart(heap, stale);
   heap.Deallocate(grown);
   heap.Deallocate(below);
   ExpectIntact(heap);
@@ -801,9 +765,7 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, PointerPastAStaleEndMarker) {
 // Trimming writes a new end marker below the old one; growing again merges
 // both into the top block.
 TYPED_TEST(LockedHeapInteriorPointerDeathTest, PointersPastTrimmedEndMarkers) {
-  RawMallocOptions options;
-  options.trim_threshold = 64 * 1024;
-  options.top_pad = 0;
+  const RawMallocOptions options{.trim_threshold = 64 * 1024, .top_pad = 0};
   TypeParam heap(TestGrower(std::size_t{1} << 20), options);
   void* below = heap.Allocate(100);
   auto* top = static_cast<char*>(heap.Allocate(100000));
@@ -815,8 +777,7 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, PointersPastTrimmedEndMarkers) {
   ASSERT_EQ(grown, top);
   ASSERT_LT(old_end, grown + heap.UsableSize(grown));
   for (char* stale : {trimmed_end, old_end}) {
-    EXPECT_FALSE(heap.IsLiveBlock(stale));
-    EXPECT_DEATH(heap.Deallocate(stale), kNotAStart);
+    ExpectNotAStart(heap, stale);
   }
   heap.Deallocate(grown);
   heap.Deallocate(below);
@@ -851,18 +812,16 @@ TYPED_TEST(LockedHeapInteriorPointerDeathTest, OneForgedHeaderIsNotEnough) {
   header->WriteOccupied(64, false);
   // The next header tagged, but saying its left neighbour is free.
   next->WriteOccupied(64, true);
-  EXPECT_FALSE(heap.IsLiveBlock(forged));
-  EXPECT_DEATH(heap.Deallocate(forged), kNotAStart);
+  ExpectNotAStart(heap, forged);
   // The next header with its tag broken.
   next->WriteOccupied(64, false);
   std::uint64_t word;
   std::memcpy(&word, next->Address(), sizeof(word));
   word ^= std::uint64_t{1} << 63;
   std::memcpy(next->Address(), &word, sizeof(word));
-  EXPECT_FALSE(heap.IsLiveBlock(forged));
-  EXPECT_DEATH(heap.Deallocate(forged), kNotAStart);
+  ExpectNotAStart(heap, forged);
   heap.Deallocate(p);
 }
 
 }  // namespace
-}  // namespace rusty_malloc
+}  // namespace rusty_malloc::testing

@@ -1,39 +1,40 @@
 #include "allocator/per_thread/per_thread_malloc.h"
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <random>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "allocator/common/sanitizer.h"
+#include "allocator/contiguous/rusty_malloc.h"
+#include "allocator/drop_in/c_api.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/medium_heap.h"
 #include "allocator/per_thread/size_classes.h"
+#include "allocator/per_thread/thread_binding.h"
 #include "gtest/gtest.h"
+#include "testing/expect_intact.h"
 #include "testing/heap_model.h"
 #include "testing/patterns.h"
+#include "testing/per_thread_sources.h"
 #include "testing/stress.h"
 #include "testing/test_growers.h"
 
-namespace rusty_malloc {
+// In the testing namespace, so its helpers need no using-declarations.
+namespace rusty_malloc::testing {
 namespace {
 
-using ::rusty_malloc::testing::FillPattern;
-using ::rusty_malloc::testing::FirstPatternMismatch;
-using ::rusty_malloc::testing::HeapModel;
-using ::rusty_malloc::testing::TestGrower;
+template <typename T>
+class PerThreadMallocTest : public PerThreadHeapTest<T> {};
+TYPED_TEST_SUITE(PerThreadMallocTest, ChunkSources, ChunkSourceNames);
 
-using Heap = PerThreadMalloc<MmapChunkSource>;
-
-void ExpectIntact(Heap& heap) {
-  const HeapReport report = heap.Verify();
-  EXPECT_TRUE(report.ok()) << report.ToString();
-}
-
-TEST(PerThreadMallocTest, SmallSizesComeFromChunksOfTheirClass) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocTest, SmallSizesComeFromChunksOfTheirClass) {
+  auto& heap = this->heap();
   for (std::size_t size = 0; size <= kSmallMax; size += 97) {
     void* p = heap.Allocate(size);
     ASSERT_NE(p, nullptr);
@@ -48,8 +49,8 @@ TEST(PerThreadMallocTest, SmallSizesComeFromChunksOfTheirClass) {
   ExpectIntact(heap);
 }
 
-TEST(PerThreadMallocTest, LargerSizesAndAlignmentsGoToTheMediumHeap) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocTest, LargerSizesAndAlignmentsGoToTheMediumHeap) {
+  auto& heap = this->heap();
   void* big = heap.Allocate(kSmallMax + 1);
   EXPECT_FALSE(heap.source().Contains(big));
   void* aligned_small = heap.Allocate(100, 256);  // A 256-byte class block.
@@ -67,15 +68,15 @@ TEST(PerThreadMallocTest, LargerSizesAndAlignmentsGoToTheMediumHeap) {
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
-TEST(PerThreadMallocTest, SameThreadFreeIsReusedFirst) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocTest, SameThreadFreeIsReusedFirst) {
+  auto& heap = this->heap();
   void* a = heap.Allocate(40);
   heap.Deallocate(a);
   EXPECT_EQ(heap.Allocate(48), a);  // Same class, LIFO.
 }
 
-TEST(PerThreadMallocTest, RemoteFreesReturnToTheOwner) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocTest, RemoteFreesReturnToTheOwner) {
+  auto& heap = this->heap();
   std::vector<void*> blocks;
   for (int i = 0; i < 5000; ++i) blocks.push_back(heap.Allocate(64));
   std::thread other([&heap, &blocks] {
@@ -86,15 +87,14 @@ TEST(PerThreadMallocTest, RemoteFreesReturnToTheOwner) {
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
   // The owner takes the remote frees over instead of growing.
   const std::size_t heap_bytes = heap.Stats().heap_bytes;
-  for (int i = 0; i < 5000; ++i)
-    blocks[static_cast<std::size_t>(i)] = heap.Allocate(64);
+  for (void*& p : blocks) p = heap.Allocate(64);
   EXPECT_EQ(heap.Stats().heap_bytes, heap_bytes);
   for (void* p : blocks) heap.Deallocate(p);
   ExpectIntact(heap);
 }
 
-TEST(PerThreadMallocTest, HeapsOfExitedThreadsAreAdoptedNotLeaked) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocTest, HeapsOfExitedThreadsAreAdoptedNotLeaked) {
+  auto& heap = this->heap();
   std::vector<void*> survivors;
   for (int round = 0; round < 50; ++round) {
     std::thread t([&heap, &survivors] {
@@ -110,8 +110,8 @@ TEST(PerThreadMallocTest, HeapsOfExitedThreadsAreAdoptedNotLeaked) {
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
-TEST(PerThreadMallocTest, EmptyChunksGoBackToTheSource) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocTest, EmptyChunksGoBackToTheSource) {
+  auto& heap = this->heap();
   std::vector<void*> blocks;
   for (int i = 0; i < 200000; ++i) blocks.push_back(heap.Allocate(100));
   const std::size_t full = heap.Stats().heap_bytes;
@@ -121,8 +121,8 @@ TEST(PerThreadMallocTest, EmptyChunksGoBackToTheSource) {
   ExpectIntact(heap);
 }
 
-TEST(PerThreadMallocTest, ReallocKeepsContentsAcrossClassesAndHeaps) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocTest, ReallocKeepsContentsAcrossClassesAndHeaps) {
+  auto& heap = this->heap();
   void* p = heap.Reallocate(nullptr, 10);
   FillPattern(p, 10, 1);
   for (std::size_t size : {std::size_t{12}, std::size_t{100}, std::size_t{5000},
@@ -137,9 +137,8 @@ TEST(PerThreadMallocTest, ReallocKeepsContentsAcrossClassesAndHeaps) {
   ExpectIntact(heap);
 }
 
-TEST(PerThreadMallocTest, MatchesTheModelOnAGrowerChunkSource) {
-  PerThreadMalloc<GrowerChunkSource<TestGrower>> heap(TestGrower(64 << 20));
-  HeapModel model(heap);
+TYPED_TEST(PerThreadMallocTest, MatchesTheModel) {
+  HeapModel model(this->heap());
   std::mt19937_64 random(7);
   for (int step = 0; step < 20000; ++step) {
     const unsigned op = random() % 100;
@@ -163,14 +162,13 @@ TEST(PerThreadMallocTest, MatchesTheModelOnAGrowerChunkSource) {
   EXPECT_EQ(model.FreeAll(), "");
 }
 
-TEST(PerThreadMallocStressTest, SixteenThreadsKeepTheirContents) {
-  Heap heap(std::size_t{4} << 30);
-  ::rusty_malloc::testing::RunVectorStress(heap);
+TYPED_TEST(PerThreadMallocTest, SixteenThreadsKeepTheirContents) {
+  ::rusty_malloc::testing::RunVectorStress(this->heap());
 }
 
-TEST(PerThreadMallocTest, VerifyNamesABrokenFreeList) {
+TYPED_TEST(PerThreadMallocTest, VerifyNamesABrokenFreeList) {
   if (kAsanPoisoning) GTEST_SKIP() << "writes into a free block on purpose";
-  Heap heap(std::size_t{1} << 30);
+  auto& heap = this->heap();
   void* a = heap.Allocate(32);
   void* b = heap.Allocate(32);
   heap.Deallocate(a);
@@ -184,26 +182,59 @@ TEST(PerThreadMallocTest, VerifyNamesABrokenFreeList) {
   std::memcpy(b, &null, sizeof(b));  // Repair, for the destructor's sake.
 }
 
-TEST(PerThreadMallocDeathTest, DoubleFreeAborts) {
-  Heap heap(std::size_t{1} << 30);
+void* RefuseToMap(std::size_t) { return nullptr; }
+
+TYPED_TEST(PerThreadMallocTest, NoMemoryForAThreadHeapFailsTheAllocation) {
+  auto& heap = this->heap();
+  heap.set_heap_mapper_for_testing(&RefuseToMap);
+  EXPECT_EQ(heap.Allocate(64), nullptr);
+  EXPECT_EQ(heap.Allocate(64, 256), nullptr);  // A small class, aligned.
+  EXPECT_EQ(heap.Reallocate(nullptr, 64), nullptr);
+  // What the drop-in's malloc makes of it.
+  errno = 0;
+  EXPECT_EQ(c_api::Malloc(heap, 64), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  // The medium heap needs no thread heap.
+  void* big = heap.Allocate(kSmallMax + 1);
+  EXPECT_NE(big, nullptr);
+  heap.Deallocate(big);
+  EXPECT_EQ(heap.HeapCount(), 0u);
+  ExpectIntact(heap);
+
+  heap.set_heap_mapper_for_testing(&MapHeapMemory);
   void* p = heap.Allocate(64);
-  heap.Allocate(64);
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(heap.source().Contains(p));
+  EXPECT_EQ(heap.HeapCount(), 1u);
+  heap.Deallocate(p);
+  ExpectIntact(heap);
+}
+
+template <typename T>
+class PerThreadMallocDeathTest : public PerThreadHeapTest<T> {};
+TYPED_TEST_SUITE(PerThreadMallocDeathTest, ChunkSources, ChunkSourceNames);
+
+TYPED_TEST(PerThreadMallocDeathTest, DoubleFreeAborts) {
+  auto& heap = this->heap();
+  void* p = heap.Allocate(64);
+  void* neighbour = heap.Allocate(64);
   heap.Deallocate(p);
   EXPECT_DEATH(heap.Deallocate(p), "double free");
   void* big = heap.Allocate(100000);
   heap.Deallocate(big);
   EXPECT_DEATH(heap.Deallocate(big), "double free");
+  heap.Deallocate(neighbour);
 }
 
-TEST(PerThreadMallocDeathTest, RemoteDoubleFreeAborts) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocDeathTest, RemoteDoubleFreeAborts) {
+  auto& heap = this->heap();
   void* p = heap.Allocate(64);
   std::thread([&heap, p] { heap.Deallocate(p); }).join();
   EXPECT_DEATH(heap.Deallocate(p), "double free");
 }
 
-TEST(PerThreadMallocDeathTest, ForeignAndInteriorPointersAbort) {
-  Heap heap(std::size_t{1} << 30);
+TYPED_TEST(PerThreadMallocDeathTest, ForeignAndInteriorPointersAbort) {
+  auto& heap = this->heap();
   auto* p = static_cast<char*>(heap.Allocate(64));
   alignas(16) static char outside[64];
   EXPECT_DEATH(heap.Deallocate(outside), "not allocated by this heap");
@@ -211,5 +242,34 @@ TEST(PerThreadMallocDeathTest, ForeignAndInteriorPointersAbort) {
   EXPECT_DEATH(heap.Deallocate(p + kPageSize * 3), "not a block of this heap");
 }
 
+// A medium heap other than the default: the locked allocator on a caller's
+// buffer.
+class BufferMediumHeap : public RustyMalloc<TestGrower> {
+ public:
+  BufferMediumHeap() : RustyMalloc(TestGrower(std::size_t{64} << 20)) {}
+};
+
+static_assert(std::is_same_v<PerThreadMalloc<MmapChunkSource>::Medium,
+                             DefaultMediumHeap>);
+
+TEST(PerThreadMallocMediumTest, TheMediumHeapIsAParameter) {
+  PerThreadMalloc<GrowerChunkSource<TestGrower>, BufferMediumHeap> heap(
+      TestGrower(std::size_t{64} << 20));
+  void* small = heap.Allocate(100);
+  void* big = heap.Allocate(100000);
+  ASSERT_NE(small, nullptr);
+  ASSERT_NE(big, nullptr);
+  EXPECT_TRUE(heap.source().Contains(small));
+  EXPECT_FALSE(heap.source().Contains(big));
+  EXPECT_TRUE(heap.medium().IsLiveBlock(big));
+  const std::size_t medium_bytes = heap.medium().Stats().heap_bytes;
+  EXPECT_GE(medium_bytes, 100000u);
+  EXPECT_LE(medium_bytes, std::size_t{64} << 20);  // The buffer's size.
+  heap.Deallocate(small);
+  heap.Deallocate(big);
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
 }  // namespace
-}  // namespace rusty_malloc
+}  // namespace rusty_malloc::testing

@@ -44,7 +44,7 @@ TEST_F(RawMallocAsanTest, LiveBlocksAreClientMemoryAndMetadataIsNot) {
 
 TEST_F(RawMallocAsanTest, ReallocInPlaceMovesThePoisonBoundary) {
   auto* p = static_cast<std::byte*>(heap_.Allocate(1000));
-  heap_.Allocate(16);
+  ASSERT_NE(heap_.Allocate(16), nullptr);  // Keeps p off the top.
   ASSERT_EQ(heap_.Reallocate(p, 100), p);
   const std::size_t usable = heap_.UsableSize(p);
   EXPECT_FALSE(IsPoisoned(p + usable - 1));
@@ -55,14 +55,14 @@ TEST_F(RawMallocAsanTest, ReallocInPlaceMovesThePoisonBoundary) {
 
 TEST_F(RawMallocAsanTest, UseAfterFreeIsReported) {
   auto* p = static_cast<volatile char*>(heap_.Allocate(64));
-  heap_.Allocate(16);
+  ASSERT_NE(heap_.Allocate(16), nullptr);  // Keeps p off the top.
   heap_.Deallocate(const_cast<char*>(p));
   EXPECT_DEATH(p[10] = 1, "use-after-poison");
 }
 
 TEST_F(RawMallocAsanTest, OverflowIntoTheNextHeaderIsReported) {
   auto* p = static_cast<volatile char*>(heap_.Allocate(24));
-  heap_.Allocate(24);
+  ASSERT_NE(heap_.Allocate(24), nullptr);
   const std::size_t usable = heap_.UsableSize(const_cast<char*>(p));
   p[usable - 1] = 1;  // Still the client's.
   EXPECT_DEATH(p[usable] = 1, "use-after-poison");
@@ -73,7 +73,7 @@ TEST_F(RawMallocAsanTest, DestroyedHeapLeavesItsBufferUnpoisoned) {
   {
     RawMalloc<BufferGrower> heap{BufferGrower(storage)};
     heap.Deallocate(heap.Allocate(100));
-    heap.Allocate(200);
+    ASSERT_NE(heap.Allocate(200), nullptr);
   }
   for (std::byte& b : storage) ASSERT_FALSE(IsPoisoned(&b));
 }

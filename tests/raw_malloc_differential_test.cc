@@ -1,16 +1,16 @@
-// Long random operation sequences against RawMalloc, checked step by step by
-// HeapModel (tests/heap_model.h): patterns checked before free and after
-// realloc, no overlaps, failures that change nothing, Verify() after every
-// operation.
+// Long random operation sequences against RawMalloc and RustyMalloc over
+// both free-block indexes, checked step by step by HeapModel
+// (testing/heap_model.h): patterns checked before free and after realloc, no
+// overlaps, failures that change nothing, Verify() after every operation.
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
 #include <string>
-#include <tuple>
 
 #include "allocator/contiguous/freelist.h"
 #include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/rusty_malloc.h"
 #include "allocator/contiguous/segregated_freelist.h"
 #include "gtest/gtest.h"
 #include "testing/heap_model.h"
@@ -46,10 +46,10 @@ RawMallocOptions Trimming(bool trim) {
   return options;
 }
 
-template <typename Index>
+template <typename Heap>
 void RunAgainstTheModel(std::uint64_t seed, bool trim) {
   std::mt19937_64 random(seed);
-  RawMalloc<TestGrower, Index> heap(TestGrower(16 << 20), Trimming(trim));
+  Heap heap(TestGrower(16 << 20), Trimming(trim));
   HeapModel model(heap);
   for (int step = 0; step < 4000; ++step) {
     const unsigned op = random() % 100;
@@ -70,22 +70,25 @@ void RunAgainstTheModel(std::uint64_t seed, bool trim) {
   EXPECT_EQ(model.FreeAll(), "");
 }
 
-class DifferentialTest
-    : public ::testing::TestWithParam<std::tuple<std::uint64_t, bool>> {};
+template <typename Heap>
+class DifferentialTest : public ::testing::Test {};
 
-TEST_P(DifferentialTest, FirstFitMatchesTheModel) {
-  RunAgainstTheModel<FreeList>(std::get<0>(GetParam()),
-                               std::get<1>(GetParam()));
+// Every configuration: both heaps, each over both free-block indexes.
+using Heaps = ::testing::Types<RawMalloc<TestGrower, FreeList>,
+                               RawMalloc<TestGrower, SegregatedFreeList>,
+                               RustyMalloc<TestGrower, FreeList>,
+                               RustyMalloc<TestGrower, SegregatedFreeList>>;
+TYPED_TEST_SUITE(DifferentialTest, Heaps);
+
+TYPED_TEST(DifferentialTest, MatchesTheModel) {
+  for (const std::uint64_t seed : {1, 2, 3, 4}) {
+    for (const bool trim : {false, true}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "seed " << seed << ", trim " << trim);
+      RunAgainstTheModel<TypeParam>(seed, trim);
+    }
+  }
 }
-
-TEST_P(DifferentialTest, SegregatedFitMatchesTheModel) {
-  RunAgainstTheModel<SegregatedFreeList>(std::get<0>(GetParam()),
-                                         std::get<1>(GetParam()));
-}
-
-INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialTest,
-                         ::testing::Combine(::testing::Values(1, 2, 3, 4),
-                                            ::testing::Bool()));
 
 }  // namespace
 }  // namespace rusty_malloc

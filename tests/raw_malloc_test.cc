@@ -3,19 +3,23 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/freelist.h"
 #include "allocator/contiguous/header.h"
+#include "allocator/contiguous/rusty_malloc.h"
 #include "allocator/contiguous/segregated_freelist.h"
 #include "gtest/gtest.h"
+#include "testing/expect_intact.h"
 #include "testing/patterns.h"
 #include "testing/test_growers.h"
 
 namespace rusty_malloc {
 namespace {
 
+using ::rusty_malloc::testing::ExpectIntact;
 using ::rusty_malloc::testing::FillPattern;
 using ::rusty_malloc::testing::FirstPatternMismatch;
 using ::rusty_malloc::testing::TestGrower;
@@ -31,34 +35,56 @@ void Corrupt(void* at, T value) {
   std::memcpy(at, &value, sizeof(T));
 }
 
-// Runs every behaviour against each free-block index.
-template <typename Index>
-class RawMallocTest : public ::testing::Test {
- protected:
-  using Heap = RawMalloc<TestGrower, Index>;
+// A grower that forwards to a TestGrower the test owns, so that it can watch
+// and steer the growth of a heap that does not hand out its grower
+// (RustyMalloc).
+class GrowerRef {
+ public:
+  explicit GrowerRef(TestGrower* grower) : grower_(grower) {}
+  std::size_t Grow(std::size_t min_bytes) { return grower_->Grow(min_bytes); }
+  bool Shrink(std::size_t bytes) { return grower_->Shrink(bytes); }
+  std::byte* Base() const { return grower_->Base(); }
+  std::size_t Size() const { return grower_->Size(); }
 
-  RawMallocTest() : heap_(TestGrower(kCapacity), NoTrim()) {}
-
-  static RawMallocOptions NoTrim() {
-    RawMallocOptions options;
-    options.trim_threshold = SIZE_MAX;
-    return options;
-  }
-
-  void ExpectIntact() {
-    const HeapReport report = heap_.Verify();
-    EXPECT_TRUE(report.ok()) << report.ToString();
-  }
-
-  Heap heap_;
+ private:
+  TestGrower* grower_;
 };
 
-using Indexes = ::testing::Types<FreeList, SegregatedFreeList>;
-TYPED_TEST_SUITE(RawMallocTest, Indexes);
+RawMallocOptions NoTrim() {
+  RawMallocOptions options;
+  options.trim_threshold = SIZE_MAX;
+  return options;
+}
+
+// A heap of type Heap on a TestGrower of its own.
+template <typename Heap>
+struct WatchedHeap {
+  explicit WatchedHeap(RawMallocOptions options = NoTrim())
+      : heap(GrowerRef(&grower), options) {}
+
+  TestGrower grower{kCapacity};
+  Heap heap;  // Destroyed first: its destructor still uses the grower.
+};
+
+template <typename Heap>
+class RawMallocTest : public ::testing::Test {
+ protected:
+  WatchedHeap<Heap> watched_;
+  Heap& heap_ = watched_.heap;
+  TestGrower& grower_ = watched_.grower;
+};
+
+// RawMalloc's contract, which RustyMalloc shares: every test runs on both,
+// each over both free-block indexes.
+template <typename... Indexes>
+using RawAndRusty = ::testing::Types<RawMalloc<GrowerRef, Indexes>...,
+                                     RustyMalloc<GrowerRef, Indexes>...>;
+using Heaps = RawAndRusty<FreeList, SegregatedFreeList>;
+TYPED_TEST_SUITE(RawMallocTest, Heaps);
 
 TYPED_TEST(RawMallocTest, EmptyHeapIsIntactAndTouchesNoGrower) {
-  this->ExpectIntact();
-  EXPECT_EQ(this->heap_.grower().grow_calls(), 0);
+  ExpectIntact(this->heap_);
+  EXPECT_EQ(this->grower_.grow_calls(), 0);
   EXPECT_EQ(this->heap_.Stats().heap_bytes, 0u);
 }
 
@@ -71,14 +97,14 @@ TYPED_TEST(RawMallocTest, AllocatesDistinctAlignedWritableBlocks) {
     FillPattern(p, size, size);
     blocks.push_back(p);
   }
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
   std::size_t size = 1;
   for (void* p : blocks) {
     EXPECT_EQ(FirstPatternMismatch(p, size, size), size);
     this->heap_.Deallocate(p);
     size += 37;
   }
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
   EXPECT_EQ(this->heap_.Stats().allocated_blocks, 0u);
 }
 
@@ -92,11 +118,11 @@ TYPED_TEST(RawMallocTest, ServesEveryPowerOfTwoAlignmentUpTo64KiB) {
       EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u);
       std::memset(p, 0xab, size);
       blocks.push_back(p);
-      this->ExpectIntact();
+      ExpectIntact(this->heap_);
     }
   }
   for (void* p : blocks) this->heap_.Deallocate(p);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, AlignmentGapBecomesAReusableFreeBlock) {
@@ -111,15 +137,15 @@ TYPED_TEST(RawMallocTest, AlignmentGapBecomesAReusableFreeBlock) {
   ASSERT_NE(aligned, nullptr);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned) % kAlign, 0u);
   EXPECT_GE(this->heap_.Stats().free_blocks, 1u);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
   // A small block fits in the gap between the two, without growth.
-  const int grows = this->heap_.grower().grow_calls();
+  const int grows = this->grower_.grow_calls();
   void* small = this->heap_.Allocate(16);
   ASSERT_NE(small, nullptr);
   EXPECT_GT(small, first);
   EXPECT_LT(small, aligned);
-  EXPECT_EQ(this->heap_.grower().grow_calls(), grows);
-  this->ExpectIntact();
+  EXPECT_EQ(this->grower_.grow_calls(), grows);
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, RefusesInvalidAlignmentsAndChangesNothing) {
@@ -132,7 +158,7 @@ TYPED_TEST(RawMallocTest, RefusesInvalidAlignmentsAndChangesNothing) {
   }
   EXPECT_EQ(this->heap_.Stats().allocated_bytes, before.allocated_bytes);
   EXPECT_EQ(this->heap_.Stats().heap_bytes, before.heap_bytes);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, SizeZeroGivesUniqueFreeablePointers) {
@@ -144,46 +170,46 @@ TYPED_TEST(RawMallocTest, SizeZeroGivesUniqueFreeablePointers) {
   EXPECT_GE(this->heap_.UsableSize(a), 0u);
   this->heap_.Deallocate(a);
   this->heap_.Deallocate(b);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, OverflowingSizesReturnNullAndChangeNothing) {
   void* keep = this->heap_.Allocate(40);
   FillPattern(keep, 40, 7);
   const HeapStats before = this->heap_.Stats();
-  const int grows = this->heap_.grower().grow_calls();
+  const int grows = this->grower_.grow_calls();
   for (std::size_t size : {SIZE_MAX, SIZE_MAX - 7, SIZE_MAX - 16, kMaxBlockSize,
                            kMaxBlockSize - kHeaderSize}) {
     EXPECT_EQ(this->heap_.Allocate(size), nullptr) << size;
     EXPECT_EQ(this->heap_.Allocate(size, 4096), nullptr) << size;
     EXPECT_EQ(this->heap_.Reallocate(keep, size), nullptr) << size;
   }
-  EXPECT_EQ(this->heap_.grower().grow_calls(), grows);
+  EXPECT_EQ(this->grower_.grow_calls(), grows);
   EXPECT_EQ(this->heap_.Stats().heap_bytes, before.heap_bytes);
   EXPECT_EQ(this->heap_.Stats().allocated_bytes, before.allocated_bytes);
   EXPECT_EQ(FirstPatternMismatch(keep, 40, 7), 40u);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, RefusedGrowthReturnsNullAndRecovers) {
   void* keep = this->heap_.Allocate(100);
   FillPattern(keep, 100, 1);
-  this->heap_.grower().set_refuse(true);
+  this->grower_.set_refuse(true);
   EXPECT_EQ(this->heap_.Allocate(kCapacity / 2), nullptr);
   EXPECT_EQ(this->heap_.Reallocate(keep, kCapacity / 2), nullptr);
   EXPECT_EQ(FirstPatternMismatch(keep, 100, 1), 100u);
-  this->ExpectIntact();
-  this->heap_.grower().set_refuse(false);
+  ExpectIntact(this->heap_);
+  this->grower_.set_refuse(false);
   void* big = this->heap_.Allocate(kCapacity / 2);
   EXPECT_NE(big, nullptr);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, ExhaustingTheGrowerGivesNullNotACrash) {
   std::vector<void*> blocks;
   while (void* p = this->heap_.Allocate(64 * 1024 - 8)) blocks.push_back(p);
   EXPECT_GE(blocks.size(), kCapacity / (64 * 1024) - 2);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
   for (void* p : blocks) this->heap_.Deallocate(p);
   EXPECT_EQ(this->heap_.Stats().free_blocks, 1u);
   EXPECT_NE(this->heap_.Allocate(kCapacity / 2), nullptr);
@@ -203,7 +229,7 @@ TYPED_TEST(RawMallocTest, FreeMergesWithBothNeighboursAtOnce) {
   const HeapStats stats = this->heap_.Stats();
   EXPECT_EQ(stats.free_blocks, top_free + 1);
   EXPECT_GE(stats.largest_free_block, 3 * BlockSizeFor(100));
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
   // The merged block serves a request none of the three could alone.
   void* merged = this->heap_.Allocate(3 * BlockSizeFor(100) - kHeaderSize);
   EXPECT_EQ(merged, a);
@@ -214,9 +240,9 @@ TYPED_TEST(RawMallocTest, FreedBlockIsReusedBeforeTheHeapGrows) {
   void* guard = this->heap_.Allocate(16);
   ASSERT_NE(guard, nullptr);
   this->heap_.Deallocate(a);
-  const int grows = this->heap_.grower().grow_calls();
+  const int grows = this->grower_.grow_calls();
   EXPECT_EQ(this->heap_.Allocate(200), a);
-  EXPECT_EQ(this->heap_.grower().grow_calls(), grows);
+  EXPECT_EQ(this->grower_.grow_calls(), grows);
 }
 
 TYPED_TEST(RawMallocTest, GrowthExtendsAFreeTopBlockInsteadOfStrandingIt) {
@@ -227,7 +253,7 @@ TYPED_TEST(RawMallocTest, GrowthExtendsAFreeTopBlockInsteadOfStrandingIt) {
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b, a);
   EXPECT_LT(this->heap_.Stats().heap_bytes, 2 * before);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, UsableSizeIsAtLeastTheRequest) {
@@ -239,7 +265,7 @@ TYPED_TEST(RawMallocTest, UsableSizeIsAtLeastTheRequest) {
     std::memset(p, 0x5a, usable);  // All of it is the client's.
     this->heap_.Deallocate(p);
   }
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, ReallocOfNullAllocates) {
@@ -259,7 +285,7 @@ TYPED_TEST(RawMallocTest, ReallocShrinksInPlaceAndFreesTheTail) {
   EXPECT_LT(this->heap_.UsableSize(p), 200u);
   EXPECT_GT(this->heap_.Stats().free_bytes, free_before + 800);
   EXPECT_EQ(this->heap_.Reallocate(p, 0), p);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, ReallocGrowsInPlaceIntoAFreeRightNeighbour) {
@@ -272,7 +298,7 @@ TYPED_TEST(RawMallocTest, ReallocGrowsInPlaceIntoAFreeRightNeighbour) {
   EXPECT_EQ(this->heap_.Reallocate(p, 300), p);
   EXPECT_EQ(FirstPatternMismatch(p, 100, 4), 100u);
   EXPECT_GE(this->heap_.UsableSize(p), 300u);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
   // The rest of the neighbour stayed free and usable.
   EXPECT_LT(this->heap_.Allocate(100), guard);
 }
@@ -286,7 +312,7 @@ TYPED_TEST(RawMallocTest, ReallocGrowsTheLastBlockByGrowingTheHeap) {
   EXPECT_GT(this->heap_.Stats().heap_bytes, heap_before);
   EXPECT_EQ(FirstPatternMismatch(p, 100, 5), 100u);
   std::memset(p, 1, 4 * heap_before);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, ReallocMovesWhenBlockedAndKeepsContents) {
@@ -298,7 +324,7 @@ TYPED_TEST(RawMallocTest, ReallocMovesWhenBlockedAndKeepsContents) {
   ASSERT_NE(q, nullptr);
   EXPECT_NE(q, p);
   EXPECT_EQ(FirstPatternMismatch(q, 100, 6), 100u);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, ReallocMovesToHonourALargerAlignment) {
@@ -308,7 +334,7 @@ TYPED_TEST(RawMallocTest, ReallocMovesToHonourALargerAlignment) {
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(q) % 8192, 0u);
   EXPECT_EQ(FirstPatternMismatch(q, 64, 8), 64u);
-  this->ExpectIntact();
+  ExpectIntact(this->heap_);
 }
 
 TYPED_TEST(RawMallocTest, StatsAddUpToTheHeap) {
@@ -319,44 +345,62 @@ TYPED_TEST(RawMallocTest, StatsAddUpToTheHeap) {
   EXPECT_EQ(stats.allocated_bytes + stats.free_bytes + stats.overhead_bytes,
             stats.heap_bytes);
   EXPECT_EQ(stats.allocated_blocks, 50u - 17u);
-  EXPECT_EQ(stats.heap_bytes, this->heap_.grower().Size());
+  EXPECT_EQ(stats.heap_bytes, this->grower_.Size());
 }
 
 TYPED_TEST(RawMallocTest, TrimsALargeFreeTopBackToTheGrower) {
   RawMallocOptions options;
   options.trim_threshold = 256 * 1024;
   options.top_pad = 64 * 1024;
-  RawMalloc<TestGrower, TypeParam> heap(TestGrower(kCapacity), options);
+  WatchedHeap<TypeParam> trimming(options);
+  TypeParam& heap = trimming.heap;
+  TestGrower& grower = trimming.grower;
   void* small = heap.Allocate(100);
   void* big = heap.Allocate(1 << 20);
   ASSERT_NE(big, nullptr);
-  EXPECT_GT(heap.grower().Size(), 1u << 20);
+  EXPECT_GT(grower.Size(), 1u << 20);
   heap.Deallocate(big);
-  EXPECT_GE(heap.grower().shrink_calls(), 1);
-  EXPECT_LE(heap.grower().Size(), 64u * 1024 + 1024);
-  EXPECT_TRUE(heap.Verify().ok()) << heap.Verify().ToString();
+  EXPECT_GE(grower.shrink_calls(), 1);
+  EXPECT_LE(grower.Size(), 64u * 1024 + 1024);
+  ExpectIntact(heap);
   // A free top below the threshold stays.
   void* medium = heap.Allocate(128 * 1024);
-  const int shrinks = heap.grower().shrink_calls();
+  const int shrinks = grower.shrink_calls();
   heap.Deallocate(medium);
-  EXPECT_EQ(heap.grower().shrink_calls(), shrinks);
+  EXPECT_EQ(grower.shrink_calls(), shrinks);
   heap.Deallocate(small);
-  EXPECT_TRUE(heap.Verify().ok());
+  ExpectIntact(heap);
 }
 
 TYPED_TEST(RawMallocTest, RefusedShrinkKeepsTheHeapIntact) {
-  RawMallocOptions options;
-  options.trim_threshold = 64 * 1024;
-  options.top_pad = 0;
-  RawMalloc<TestGrower, TypeParam> heap(TestGrower(kCapacity), options);
+  const RawMallocOptions options{.trim_threshold = 64 * 1024, .top_pad = 0};
+  WatchedHeap<TypeParam> trimming(options);
+  TypeParam& heap = trimming.heap;
+  TestGrower& grower = trimming.grower;
   void* big = heap.Allocate(1 << 20);
-  heap.grower().set_refuse(true);
-  const std::size_t size = heap.grower().Size();
+  grower.set_refuse(true);
+  const std::size_t size = grower.Size();
   heap.Deallocate(big);
-  EXPECT_EQ(heap.grower().Size(), size);
-  EXPECT_TRUE(heap.Verify().ok()) << heap.Verify().ToString();
-  heap.grower().set_refuse(false);
+  EXPECT_EQ(grower.Size(), size);
+  ExpectIntact(heap);
+  grower.set_refuse(false);
   EXPECT_NE(heap.Allocate(1 << 20), nullptr);
+}
+
+TEST(TrimPolicyTest, TrimsFromTheThresholdDownToThePadAsAWholeBlock) {
+  RawMallocOptions options;
+  options.trim_threshold = 4096;
+  options.top_pad = 1000;
+  EXPECT_EQ(TopBytesToKeep(options), 1008u);
+  EXPECT_FALSE(ShouldTrim(options, 4080));
+  EXPECT_TRUE(ShouldTrim(options, 4096));
+  options.top_pad = 0;
+  EXPECT_EQ(TopBytesToKeep(options), kMinBlockSize);
+  // A threshold below the pad never trims a top the pad would keep whole.
+  options.trim_threshold = 0;
+  options.top_pad = 8192;
+  EXPECT_FALSE(ShouldTrim(options, 8192));
+  EXPECT_TRUE(ShouldTrim(options, 8208));
 }
 
 // Verify() must bite: damage the heap by hand and expect it named.
@@ -402,52 +446,59 @@ TYPED_TEST(RawMallocTest, VerifyNamesABrokenFreeListLink) {
       << report.ToString();
 }
 
-using RawMallocDeathTest = RawMallocTest<FreeList>;
+template <typename Heap>
+class RawMallocDeathTest : public RawMallocTest<Heap> {};
+TYPED_TEST_SUITE(RawMallocDeathTest, Heaps);
 
-TEST_F(RawMallocDeathTest, DoubleFreeAbortsNamingThePointer) {
-  void* p = heap_.Allocate(48);
-  void* guard = heap_.Allocate(48);
+TYPED_TEST(RawMallocDeathTest, DoubleFreeAbortsNamingThePointer) {
+  void* p = this->heap_.Allocate(48);
+  void* guard = this->heap_.Allocate(48);
   ASSERT_NE(guard, nullptr);
-  heap_.Deallocate(p);
-  EXPECT_DEATH(heap_.Deallocate(p), "rusty_malloc: double free.*0x0*[0-9a-f]+");
+  this->heap_.Deallocate(p);
+  EXPECT_DEATH(this->heap_.Deallocate(p),
+               "rusty_malloc: double free.*0x0*[0-9a-f]+");
 }
 
-TEST_F(RawMallocDeathTest, DoubleFreeIsCaughtAfterAMergeIntoTheLeftNeighbour) {
-  void* left = heap_.Allocate(48);
-  void* p = heap_.Allocate(48);
-  void* guard = heap_.Allocate(48);
+TYPED_TEST(RawMallocDeathTest,
+           DoubleFreeIsCaughtAfterAMergeIntoTheLeftNeighbour) {
+  void* left = this->heap_.Allocate(48);
+  void* p = this->heap_.Allocate(48);
+  void* guard = this->heap_.Allocate(48);
   ASSERT_NE(guard, nullptr);
-  heap_.Deallocate(left);
-  heap_.Deallocate(p);  // Merged into left; p's header is now inside it.
-  EXPECT_DEATH(heap_.Deallocate(p), "double free");
+  this->heap_.Deallocate(left);
+  this->heap_.Deallocate(p);  // Merged into left; p's header is now inside it.
+  EXPECT_DEATH(this->heap_.Deallocate(p), "double free");
 }
 
-TEST_F(RawMallocDeathTest, ForeignPointerAborts) {
-  ASSERT_NE(heap_.Allocate(8), nullptr);
+TYPED_TEST(RawMallocDeathTest, ForeignPointerAborts) {
+  ASSERT_NE(this->heap_.Allocate(8), nullptr);
   alignas(16) static char outside[32];
-  EXPECT_DEATH(heap_.Deallocate(outside), "not allocated by this heap");
-  EXPECT_DEATH(heap_.UsableSize(outside), "not allocated by this heap");
-  EXPECT_DEATH(heap_.Reallocate(outside, 10), "not allocated by this heap");
+  EXPECT_DEATH(this->heap_.Deallocate(outside), "not allocated by this heap");
+  EXPECT_DEATH(static_cast<void>(this->heap_.UsableSize(outside)),
+               "not allocated by this heap");
+  EXPECT_DEATH(static_cast<void>(this->heap_.Reallocate(outside, 10)),
+               "not allocated by this heap");
 }
 
-TEST_F(RawMallocDeathTest, FreeBeforeAnyAllocationAborts) {
+TYPED_TEST(RawMallocDeathTest, FreeBeforeAnyAllocationAborts) {
   alignas(16) static char outside[32];
-  EXPECT_DEATH(heap_.Deallocate(outside), "not allocated by this heap");
+  EXPECT_DEATH(this->heap_.Deallocate(outside), "not allocated by this heap");
 }
 
-TEST_F(RawMallocDeathTest, PointerInsideABlockAborts) {
-  auto* p = static_cast<std::byte*>(heap_.Allocate(256));
+TYPED_TEST(RawMallocDeathTest, PointerInsideABlockAborts) {
+  auto* p = static_cast<std::byte*>(this->heap_.Allocate(256));
   std::memset(p, 0, 256);
-  EXPECT_DEATH(heap_.Deallocate(p + 64), "not the start of a block");
-  EXPECT_DEATH(heap_.Deallocate(p + 8), "not allocated by this heap");
+  EXPECT_DEATH(this->heap_.Deallocate(p + 64), "not the start of a block");
+  EXPECT_DEATH(this->heap_.Deallocate(p + 8), "not allocated by this heap");
 }
 
-TEST_F(RawMallocDeathTest, ReallocOfAFreedBlockAborts) {
-  void* p = heap_.Allocate(48);
-  void* guard = heap_.Allocate(48);
+TYPED_TEST(RawMallocDeathTest, ReallocOfAFreedBlockAborts) {
+  void* p = this->heap_.Allocate(48);
+  void* guard = this->heap_.Allocate(48);
   ASSERT_NE(guard, nullptr);
-  heap_.Deallocate(p);
-  EXPECT_DEATH(heap_.Reallocate(p, 100), "double free");
+  this->heap_.Deallocate(p);
+  EXPECT_DEATH(static_cast<void>(this->heap_.Reallocate(p, 100)),
+               "double free");
 }
 
 }  // namespace

@@ -12,35 +12,34 @@
 #include "growers/buffer_grower.h"
 #include "growers/mmap_grower.h"
 #include "gtest/gtest.h"
+#include "testing/buffer_heap.h"
+#include "testing/expect_intact.h"
 
 namespace rusty_malloc {
 namespace {
 
+using ::rusty_malloc::testing::BufferHeap;
+using ::rusty_malloc::testing::ExpectIntact;
 using StackHeap = RawMalloc<BufferGrower>;
 
 static_assert(HeapAllocator<StackHeap>);
 static_assert(HeapAllocator<RustyMalloc<MmapGrower>>);
 static_assert(!HeapAllocator<int>);
 
-bool Inside(const void* p, const std::byte* begin, std::size_t size) {
-  const auto* b = static_cast<const std::byte*>(p);
-  return b >= begin && b < begin + size;
-}
-
 TEST(StlAllocatorTest, VectorWithCapacityInAStackHeap) {
-  alignas(16) std::byte storage[64 * 1024];
-  StackHeap heap{BufferGrower(storage)};
+  BufferHeap<64 * 1024> stack;
+  StackHeap& heap = stack.heap;
   {
     std::vector<int, StlAllocator<int, StackHeap>> v{
         StlAllocator<int, StackHeap>(heap)};
     v.reserve(1000);
     for (int i = 0; i < 1000; ++i) v.push_back(i);
-    EXPECT_TRUE(Inside(v.data(), storage, sizeof(storage)));
+    EXPECT_TRUE(stack.Holds(v.data()));
     EXPECT_EQ(v[999], 999);
     EXPECT_EQ(heap.Stats().allocated_blocks, 1u);
   }
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
-  EXPECT_TRUE(heap.Verify().ok());
+  ExpectIntact(heap);
 }
 
 TEST(StlAllocatorTest, NodeContainersRebindToTheSameHeap) {
@@ -66,23 +65,20 @@ TEST(StlAllocatorTest, OveralignedTypesAreAligned) {
 }
 
 TEST(StlAllocatorTest, ExhaustionThrowsBadAlloc) {
-  alignas(16) std::byte storage[4096];
-  StackHeap heap{BufferGrower(storage)};
-  StlAllocator<int, StackHeap> alloc(heap);
+  BufferHeap<4096> stack;
+  StlAllocator<int, StackHeap> alloc(stack.heap);
   EXPECT_THROW(static_cast<void>(alloc.allocate(100000)), std::bad_alloc);
   EXPECT_THROW(static_cast<void>(alloc.allocate(SIZE_MAX / 2)),
                std::bad_array_new_length);
-  EXPECT_TRUE(heap.Verify().ok());
+  ExpectIntact(stack.heap);
 }
 
 TEST(StlAllocatorTest, EqualOnlyOverTheSameHeap) {
-  alignas(16) std::byte a_storage[1024];
-  alignas(16) std::byte b_storage[1024];
-  StackHeap a{BufferGrower(a_storage)};
-  StackHeap b{BufferGrower(b_storage)};
+  BufferHeap<1024> a;
+  BufferHeap<1024> b;
   using Alloc = StlAllocator<int, StackHeap>;
-  EXPECT_TRUE(Alloc(a) == Alloc(a));
-  EXPECT_FALSE(Alloc(a) == Alloc(b));
+  EXPECT_TRUE(Alloc(a.heap) == Alloc(a.heap));
+  EXPECT_FALSE(Alloc(a.heap) == Alloc(b.heap));
 }
 
 }  // namespace

@@ -4,8 +4,7 @@
 # prints its table. Arguments go to the benchmark.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${root}"
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bash tools/install_deps.sh
-bazel run -c opt --disk_cache="${HOME}/.cache/rusty_malloc/disk" \
-  //tools:author_experiment -- "$@"
+repo_bazel run -c opt //tools:author_experiment -- "$@"

@@ -9,17 +9,16 @@
 # Output: results.csv, callgrind.csv, report.md, throughput.svg
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${root}"
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 out=${1:-bench-out}
 mkdir -p "${out}"
 bash tools/install_deps.sh
 
-cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
-bazel build -c opt "${cache[@]}" //tools:alloc_bench \
+repo_bazel build -c opt //tools:alloc_bench \
   //allocator:librusty_malloc.so //allocator:librusty_malloc_locked.so \
   >"${out}/build.log" 2>&1 || { tail -n 30 "${out}/build.log"; exit 1; }
-bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+bin=$(repo_bazel info -c opt bazel-bin 2>/dev/null)
 bench="${bin}/tools/alloc_bench"
 lib=/usr/lib/x86_64-linux-gnu
 

@@ -4,8 +4,8 @@
 # then runs each fuzzer it produced over its seed corpus zip, unpacked.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${root}"
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bash tools/install_deps.sh
 out=$(mktemp -d)
 trap 'rm -rf "${out}"' EXIT
@@ -22,7 +22,7 @@ for fuzzer in "${out}"/*_fuzzer; do
   mkdir -p "${seeds}"
   python3 -m zipfile -e "${out}/${name}_seed_corpus.zip" "${seeds}"
   if "${fuzzer}" -runs=200 -rss_limit_mb=4096 "${seeds}" >"${out}/${name}.log" 2>&1; then
-    echo "${name}: ran $(ls "${seeds}" | wc -l) seeds + 200 runs"
+    echo "${name}: ran $(find "${seeds}" -type f | wc -l) seeds + 200 runs"
   else
     echo "${name}: FAILED"
     tail -n 20 "${out}/${name}.log"

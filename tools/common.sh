@@ -1,14 +1,57 @@
-# Sourced by the scripts in tools/: what they share.
+# shellcheck shell=bash
+# Sourced by the scripts in tools/ and by fuzz/build.sh: what they share.
+# Sets `root` to the checkout and makes it the working directory.
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${root}" || exit 1
 
 # One Bazel disk cache for every config, script and the example workspace,
 # so repeated configs and repeated runs cost little.
 cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
 
+# BAZEL_OUTPUT_BASE, if set, gives Bazel a separate output base, so that a
+# script can run beside another Bazel server in the same checkout.
+startup=()
+if [[ -n ${BAZEL_OUTPUT_BASE:-} ]]; then
+  startup=(--output_base="${BAZEL_OUTPUT_BASE}")
+fi
+
+# `repo_bazel COMMAND ARGS...`: bazel in this checkout, with the startup
+# options above and, for the commands that take it, the disk cache.
+repo_bazel() {
+  local command=$1
+  shift
+  case ${command} in
+    build | test | run | info | query | cquery | aquery | coverage)
+      bazel "${startup[@]}" "${command}" "${cache[@]}" "$@"
+      ;;
+    *) bazel "${startup[@]}" "${command}" "$@" ;;
+  esac
+}
+
+# `fuzz_harnesses ARRAY [concurrent]` sets ARRAY to the names of the fuzz
+# harnesses: the fuzzers rusty_fuzz_test (tools/fuzz.bzl) declares in
+# fuzz/BUILD.bazel, the one list of them. With `concurrent`, only those
+# tagged so, which are fuzzed under TSan too. Fails if it finds none.
+fuzz_harnesses() {
+  local -n fuzz_harnesses_out=$1
+  local query='attr(generator_function, "^rusty_fuzz_test$", kind("cc_binary", //fuzz:all))'
+  if [[ ${2:-} == concurrent ]]; then
+    query="attr(tags, '\\bconcurrent\\b', ${query})"
+  fi
+  local labels
+  if ! labels=$(repo_bazel query "${query}" 2>/dev/null) || [[ -z ${labels} ]]; then
+    echo "no fuzz harnesses: see bazel query //fuzz:all" >&2
+    return 1
+  fi
+  # shellcheck disable=SC2034  # a nameref: this sets the caller's array
+  mapfile -t fuzz_harnesses_out < <(sort <<<"${labels//\/\/fuzz:/}")
+}
+
 # The libFuzzer flags in fuzz/<harness>.options (the file OSS-Fuzz reads
 # too): `key = value` lines under [libfuzzer] become -key=value.
 fuzz_flags() {
-  local options
-  options="$(dirname "${BASH_SOURCE[0]}")/../fuzz/$1.options"
+  local options="${root}/fuzz/$1.options"
   [[ -f ${options} ]] || return 0
   sed -n 's/^\([a-z_]*\) *= *\([^ ]*\) *$/-\1=\2/p' "${options}"
 }

@@ -9,4 +9,9 @@ RUSTY_MALLOC_COPTS = [
     "-Wall",
     "-Wextra",
     "-Werror",
-]
+] + select({
+    # Checks the locks' Abseil annotations (ABSL_GUARDED_BY and the rest);
+    # g++ has no such analysis.
+    "@bazel_tools//tools/cpp:clang": ["-Wthread-safety"],
+    "//conditions:default": [],
+})

@@ -1,7 +1,8 @@
 """rusty_fuzz_test: one libFuzzer harness, its regression test and runner.
 
-In the style of rules_fuzzing, for one harness `name` (fuzz/<name>.cc) with
-its corpus in fuzz/corpus/<name>/ and saved crashes in fuzz/crashes/<name>/:
+In the style of rules_fuzzing, for one harness `name` (fuzz/<name>.cc, which
+defines FuzzOne, see fuzz/fuzz_input.h) with its corpus in fuzz/corpus/<name>/
+and saved crashes in fuzz/crashes/<name>/:
 
   <name>                    the fuzzer. Under --config=fuzz it links the
                             fuzzing engine ($(LIB_FUZZING_ENGINE)); otherwise
@@ -10,6 +11,10 @@ its corpus in fuzz/corpus/<name>/ and saved crashes in fuzz/crashes/<name>/:
                             plain `bazel test`, any compiler, any config.
   <name>_run                `bazel run --config=fuzz //fuzz:<name>_run`
                             fuzzes from the corpus (tools/run_fuzzer.sh).
+
+The scripts find the harnesses by querying for this macro's fuzzers
+(fuzz_harnesses in tools/common.sh). Tag a harness "concurrent" and they
+fuzz it under TSan as well.
 """
 
 load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
@@ -23,7 +28,7 @@ def rusty_fuzz_test(name, deps, dict = None, tags = []):
         testonly = True,
         srcs = [name + ".cc"],
         copts = RUSTY_MALLOC_COPTS,
-        deps = deps,
+        deps = deps + ["//fuzz:fuzz_entry"],
         alwayslink = True,
     )
     native.cc_binary(

@@ -10,8 +10,8 @@
 # Exits non-zero if any harness crashed.
 set -uo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${root}"
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 merge=1
 if [[ ${1:-} == --no-merge ]]; then
   merge=0
@@ -20,15 +20,13 @@ fi
 seconds=${1:-300}
 shift || true
 harnesses=("$@")
-if [[ ${#harnesses[@]} -eq 0 ]]; then
-  harnesses=(freelist_fuzzer raw_malloc_fuzzer raw_malloc_edge_fuzzer
-             rusty_malloc_fuzzer per_thread_malloc_fuzzer per_thread_lifecycle_fuzzer
-             buffer_grower_fuzzer malloc_fuzzer)
-fi
-tsan_harnesses=(rusty_malloc_fuzzer per_thread_malloc_fuzzer per_thread_lifecycle_fuzzer)
-source tools/common.sh
 
 bash tools/install_deps.sh || exit 1
+if [[ ${#harnesses[@]} -eq 0 ]]; then
+  fuzz_harnesses harnesses || exit 1
+fi
+tsan_harnesses=()
+fuzz_harnesses tsan_harnesses concurrent || exit 1
 crashed=0
 build_log=$(mktemp)
 trap 'rm -f "${build_log}"' EXIT
@@ -55,7 +53,7 @@ fuzz_one() {
     crashed=1
   elif [[ ${merge} -eq 1 ]]; then
     "${binary}" -merge=1 "fuzz/corpus/${harness}" "${new}" >/dev/null 2>&1
-    echo "corpus: $(ls "fuzz/corpus/${harness}" | wc -l) inputs"
+    echo "corpus: $(find "fuzz/corpus/${harness}" -type f | wc -l) inputs"
   fi
 }
 
@@ -68,14 +66,14 @@ for config in fuzz fuzz_tsan; do
   done
   [[ ${#selected[@]} -eq 0 ]] && continue
   targets=("${selected[@]/#///fuzz:}")
-  if ! bazel build "${cache[@]}" --config="${config}" "${targets[@]}" \
+  if ! repo_bazel build --config="${config}" "${targets[@]}" \
       >"${build_log}" 2>&1; then
     grep -E '(ERROR|error:)' "${build_log}" | head -n 20
     echo "!!! harnesses did not build under --config=${config}"
     crashed=1
     continue
   fi
-  bin=$(bazel info --config="${config}" bazel-bin 2>/dev/null)
+  bin=$(repo_bazel info --config="${config}" bazel-bin 2>/dev/null)
   for h in "${selected[@]}"; do
     fuzz_one "${config}" "${h}" "${bin}/fuzz/${h}"
   done

@@ -6,7 +6,8 @@
 # Idempotent: a machine that already has everything costs a few dpkg queries.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 deps="${root}/.deps"
 
 packages=(

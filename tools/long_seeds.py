@@ -14,11 +14,20 @@ Usage: tools/long_seeds.py [harness...]
 import hashlib
 import pathlib
 import random
+import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CLASS_1024 = 19  # allocator/per_thread/size_classes.h: the 1,024-byte class.
 CLASS_32K = 39
+
+
+def all_harnesses():
+    """Every fuzz harness, from the one list (tools/common.sh)."""
+    script = ('source tools/common.sh && fuzz_harnesses h && '
+              'printf "%s\\n" "${h[@]}"')
+    return subprocess.run(["bash", "-c", script], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.split()
 
 
 def max_len(harness):
@@ -71,7 +80,7 @@ def random_stream(rng, length):
 def main(harnesses):
     rng = random.Random(20261125)
     if not harnesses:
-        harnesses = sorted(p.stem for p in (ROOT / "fuzz").glob("*.options"))
+        harnesses = all_harnesses()
     for harness in harnesses:
         corpus = ROOT / "fuzz" / "corpus" / harness
         corpus.mkdir(parents=True, exist_ok=True)

@@ -5,24 +5,18 @@
 # non-zero if either run fails.
 #
 # Usage: tools/soak.sh [SECONDS]   (default 10)
-# BAZEL_OUTPUT_BASE, if set, gives Bazel a separate output base, so that
-# this can run beside another Bazel server in the same workspace.
 set -uo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${root}" || exit 1
-source tools/common.sh
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 seconds=${1:-10}
 
-startup=()
-[[ -n ${BAZEL_OUTPUT_BASE:-} ]] && startup=(--output_base="${BAZEL_OUTPUT_BASE}")
-flags=(-c opt "${cache[@]}")
 targets=(//tools:soak //allocator:librusty_malloc.so)
-if ! bazel "${startup[@]}" build "${flags[@]}" "${targets[@]}"; then
+if ! repo_bazel build -c opt "${targets[@]}"; then
   echo "soak: build failed" >&2
   exit 1
 fi
-bin=$(bazel "${startup[@]}" info "${flags[@]}" bazel-bin) || exit 1
+bin=$(repo_bazel info -c opt bazel-bin) || exit 1
 soak=${bin}/tools/soak
 lib=${bin}/allocator/librusty_malloc.so
 

@@ -8,11 +8,10 @@
 # Prints "tests: N passed, M failed" last; exits non-zero on any failure.
 set -uo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${root}"
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bash tools/install_deps.sh || { echo "install_deps failed" >&2; exit 1; }
 
-source tools/common.sh
 # g++ first, then every clang config together: switching the compiler
 # re-configures the toolchain, so do it once.
 configs=(default clang asan ubsan tsan)
@@ -30,7 +29,7 @@ run_config() {
   echo "=== bazel test //... (${name})"
   # Every test runs every time: the disk cache keeps the build, but a test
   # result replayed from an earlier run would hide a flaky test.
-  bazel test "${cache[@]}" --nocache_test_results "$@" //... 2>&1 |
+  repo_bazel test --nocache_test_results "$@" //... 2>&1 |
     tee "${log}" |
     grep -E '^(//|ERROR|Executed|INFO: Elapsed)'
   local rc=${PIPESTATUS[0]}
@@ -75,17 +74,18 @@ consumer() {
   return "${rc}"
 }
 
-# A flaky concurrent test would fail one CI run in a few: run each 30 times.
-concurrent_tests=(
-  //tests:per_thread_lifecycle_test //tests:per_thread_malloc_test
-  //tests:rusty_malloc_test //tests:thread_heap_test
-  //fuzz:per_thread_lifecycle_fuzzer_regression_test
-  //fuzz:per_thread_malloc_fuzzer_regression_test
-  //fuzz:rusty_malloc_fuzzer_regression_test
-)
+# A flaky concurrent test would fail one CI run in a few: run each 30 times,
+# with the concurrent fuzz harnesses' regression tests.
 tsan_30_runs() {
-  bazel test "${cache[@]}" --config=tsan --nocache_test_results \
-    --runs_per_test=30 "${concurrent_tests[@]}" 2>&1 |
+  local tests=(
+    //tests:per_thread_lifecycle_test //tests:per_thread_malloc_test
+    //tests:rusty_malloc_test //tests:thread_heap_test
+  )
+  local harnesses=() h
+  fuzz_harnesses harnesses concurrent || return 1
+  for h in "${harnesses[@]}"; do tests+=("//fuzz:${h}_regression_test"); done
+  repo_bazel test --config=tsan --nocache_test_results \
+    --runs_per_test=30 "${tests[@]}" 2>&1 |
     grep -E '^(//|ERROR|Executed)|Stats over'
   return "${PIPESTATUS[0]}"
 }

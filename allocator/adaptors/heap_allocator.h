@@ -7,8 +7,8 @@
 namespace rusty_malloc {
 
 // What the C++ adaptors need of an allocator instance: RawMalloc and
-// RustyMalloc over any grower satisfy it. Allocate returns nullptr on
-// failure; Deallocate takes what Allocate returned.
+// RustyMalloc over any grower, and PerThreadMalloc, satisfy it. Allocate
+// returns nullptr on failure; Deallocate takes what Allocate returned.
 template <typename A>
 concept HeapAllocator = requires(A& heap, void* ptr, std::size_t n) {
   { heap.Allocate(n, n) } -> std::same_as<void*>;

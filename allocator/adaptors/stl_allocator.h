@@ -32,7 +32,7 @@ class StlAllocator {
   StlAllocator(const StlAllocator<U, A>& other) noexcept  // NOLINT: rebinding
       : heap_(other.heap()) {}
 
-  T* allocate(std::size_t n) {
+  [[nodiscard]] T* allocate(std::size_t n) {
     if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) {
       throw std::bad_array_new_length();
     }

@@ -32,9 +32,8 @@ Block* FreeList::FindFit(std::size_t size, std::size_t align) const {
   return nullptr;
 }
 
-HeapReport FreeList::CheckLinks(
-    std::size_t free_blocks,
-    absl::FunctionRef<bool(Block*)> is_free_block) const {
+HeapReport FreeList::CheckLinks(std::size_t free_blocks,
+                                IsFreeBlock is_free_block) const {
   std::size_t count = 0;
   const HeapReport report = WalkLinks(free_blocks, is_free_block, &count);
   if (!report.ok()) return report;
@@ -44,8 +43,7 @@ HeapReport FreeList::CheckLinks(
   return {};
 }
 
-HeapReport FreeList::WalkLinks(std::size_t limit,
-                               absl::FunctionRef<bool(Block*)> is_free_block,
+HeapReport FreeList::WalkLinks(std::size_t limit, IsFreeBlock is_free_block,
                                std::size_t* count) const {
   *count = 0;
   Block* prev = nullptr;

@@ -7,9 +7,13 @@
 #include "absl/functional/function_ref.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/sanitizer.h"
+#include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/header.h"
 
 namespace rusty_malloc {
+
+// What CheckLinks asks of each node: is it a free block of the heap?
+using IsFreeBlock = absl::FunctionRef<bool(Block*)>;
 
 // What an allocator needs from the structure that indexes its free blocks.
 // The blocks themselves hold the structure's links; the index owns nothing.
@@ -27,7 +31,7 @@ namespace rusty_malloc {
 template <typename I>
 concept FreeBlockIndex = std::default_initializable<I> &&
     requires(I& index, const I& cindex, Block* block, std::size_t n,
-             absl::FunctionRef<bool(Block*)> is_free_block) {
+             IsFreeBlock is_free_block) {
   index.Insert(block);
   index.Remove(block);
   { index.FindFit(n, n) } -> std::same_as<Block*>;
@@ -48,19 +52,21 @@ class FreeList {
   void Insert(Block* block);
   void Remove(Block* block);
   // The first block from the front that fits (see FreeBlockIndex).
-  Block* FindFit(std::size_t size, std::size_t align) const;
-  HeapReport CheckLinks(std::size_t free_blocks,
-                        absl::FunctionRef<bool(Block*)> is_free_block) const;
+  [[nodiscard]] Block* FindFit(std::size_t size, std::size_t align) const;
+  [[nodiscard]] HeapReport CheckLinks(std::size_t free_blocks,
+                                      IsFreeBlock is_free_block) const;
   // Walks at most `limit` nodes checking each as CheckLinks does, and stores
   // how many it saw in `*count`; reports a list longer than `limit`.
-  HeapReport WalkLinks(std::size_t limit,
-                       absl::FunctionRef<bool(Block*)> is_free_block,
-                       std::size_t* count) const;
+  [[nodiscard]] HeapReport WalkLinks(std::size_t limit,
+                                     IsFreeBlock is_free_block,
+                                     std::size_t* count) const;
 
-  Block* Front() const { return head_; }
-  bool empty() const { return head_ == nullptr; }
+  [[nodiscard]] Block* Front() const { return head_; }
+  [[nodiscard]] bool empty() const { return head_ == nullptr; }
   // The node after `block` in list order, or nullptr.
-  static Block* NextOf(Block* block) { return LinksOf(block)->Next(); }
+  [[nodiscard]] static Block* NextOf(Block* block) {
+    return LinksOf(block)->Next();
+  }
 
  private:
   // Lives in a free block's payload, right after its header.

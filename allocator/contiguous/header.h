@@ -25,13 +25,14 @@ inline constexpr std::size_t kMinBlockSize = 32;  // Header, two links, footer.
 inline constexpr std::size_t kMaxBlockSize = std::size_t{1} << 47;
 
 // Rounds `n` up to a multiple of `align`, a power of two. `n` must leave room.
-constexpr std::uintptr_t AlignUp(std::uintptr_t n, std::size_t align) {
+[[nodiscard]] constexpr std::uintptr_t AlignUp(std::uintptr_t n,
+                                               std::size_t align) {
   return (n + align - 1) & ~static_cast<std::uintptr_t>(align - 1);
 }
 
 // The block size that holds a `request`-byte allocation, or 0 when the
 // request is too large to represent (so callers cannot overflow by rounding).
-constexpr std::size_t BlockSizeFor(std::size_t request) {
+[[nodiscard]] constexpr std::size_t BlockSizeFor(std::size_t request) {
   if (request > kMaxBlockSize - kHeaderSize - kGranule) return 0;
   const std::size_t size = AlignUp(request + kHeaderSize, kGranule);
   return size < kMinBlockSize ? kMinBlockSize : size;
@@ -122,23 +123,6 @@ class Block {
 };
 
 static_assert(sizeof(Block) == kHeaderSize);
-
-// Where, inside the free block `block`, an allocation of `size` block bytes
-// whose payload is aligned to `align` (a power of two, at least kGranule)
-// would start; nullptr when it does not fit. A start past the block's own
-// start leaves a gap of at least kMinBlockSize, so the gap can stay free.
-inline Block* PlaceAligned(Block* block, std::size_t size, std::size_t align) {
-  const auto begin = reinterpret_cast<std::uintptr_t>(block);
-  std::uintptr_t start = begin;
-  if ((begin + kHeaderSize) % align != 0) {
-    start = AlignUp(begin + kMinBlockSize + kHeaderSize, align) - kHeaderSize;
-  }
-  const std::size_t available = block->Size();
-  if (start - begin > available || size > available - (start - begin)) {
-    return nullptr;
-  }
-  return reinterpret_cast<Block*>(start);
-}
 
 }  // namespace rusty_malloc
 

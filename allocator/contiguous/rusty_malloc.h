@@ -1,20 +1,23 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_CONTIGUOUS_RUSTY_MALLOC_H_
 #define RUSTY_MALLOC_ALLOCATOR_CONTIGUOUS_RUSTY_MALLOC_H_
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <utility>
 
 #include "absl/base/attributes.h"
 #include "absl/base/const_init.h"
 #include "absl/base/internal/spinlock.h"
+#include "absl/base/optimization.h"
+#include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/realloc_by_moving.h"
+#include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/freelist.h"
+#include "allocator/contiguous/header.h"
 #include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/trim_policy.h"
 #include "growers/grower.h"
 
 namespace rusty_malloc {
@@ -38,36 +41,38 @@ class RustyMalloc {
   RustyMalloc& operator=(const RustyMalloc&) = delete;
 
   // Each has RawMalloc's contract, and may be called from any thread.
-  void* Allocate(std::size_t size, std::size_t align = kGranule) {
+  [[nodiscard]] void* Allocate(std::size_t size, std::size_t align = kGranule)
+      ABSL_LOCKS_EXCLUDED(lock_) {
     absl::base_internal::SpinLockHolder hold(&lock_);
     return raw_.Allocate(size, align);
   }
 
-  void Deallocate(void* ptr) {
-    if (ptr == nullptr) return;
+  void Deallocate(void* ptr) ABSL_LOCKS_EXCLUDED(lock_) {
+    if (ABSL_PREDICT_FALSE(ptr == nullptr)) return;
     absl::base_internal::SpinLockHolder hold(&lock_);
     if (Planted(PlantedBug::kEarlyUnlock)) {
-      lock_.Unlock();
-      raw_.Deallocate(ptr);
-      lock_.Lock();
+      DeallocateUnlocked(ptr);
     } else {
       raw_.Deallocate(ptr);
     }
   }
 
-  void* Reallocate(void* ptr, std::size_t size, std::size_t align = kGranule);
+  [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
+                                 std::size_t align = kGranule)
+      ABSL_LOCKS_EXCLUDED(lock_);
 
-  bool ResizeInPlace(void* ptr, std::size_t size) {
+  [[nodiscard]] bool ResizeInPlace(void* ptr, std::size_t size)
+      ABSL_LOCKS_EXCLUDED(lock_) {
     absl::base_internal::SpinLockHolder hold(&lock_);
     return raw_.ResizeInPlace(ptr, size);
   }
 
-  std::size_t UsableSize(void* ptr) {
+  [[nodiscard]] std::size_t UsableSize(void* ptr) ABSL_LOCKS_EXCLUDED(lock_) {
     absl::base_internal::SpinLockHolder hold(&lock_);
     return raw_.UsableSize(ptr);
   }
 
-  bool IsLiveBlock(const void* ptr) {
+  [[nodiscard]] bool IsLiveBlock(const void* ptr) ABSL_LOCKS_EXCLUDED(lock_) {
     absl::base_internal::SpinLockHolder hold(&lock_);
     return raw_.IsLiveBlock(ptr);
   }
@@ -79,19 +84,23 @@ class RustyMalloc {
   void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Unlock(); }
   void UnlockAfterForkInChild() { UnlockAfterFork(); }
 
-  HeapReport Verify() {
-    absl::base_internal::SpinLockHolder hold(&lock_);
-    return raw_.Verify();
-  }
-
-  HeapStats Stats() {
-    absl::base_internal::SpinLockHolder hold(&lock_);
-    return raw_.Stats();
-  }
+  [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE HeapReport Verify()
+      ABSL_LOCKS_EXCLUDED(lock_);
+  [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE HeapStats Stats()
+      ABSL_LOCKS_EXCLUDED(lock_);
 
  private:
+  // The planted kEarlyUnlock bug: the free runs with the lock dropped, which
+  // is exactly what the analysis exists to forbid, so it is told to look away.
+  void DeallocateUnlocked(void* ptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    lock_.Unlock();
+    raw_.Deallocate(ptr);
+    lock_.Lock();
+  }
+
   absl::base_internal::SpinLock lock_;
-  RawMalloc<G, Index> raw_;
+  RawMalloc<G, Index> raw_ ABSL_GUARDED_BY(lock_);
 };
 
 template <Grower G, FreeBlockIndex Index>
@@ -109,6 +118,18 @@ void* RustyMalloc<G, Index>::Reallocate(void* ptr, std::size_t size,
     old_usable = raw_.UsableSize(ptr);
   }
   return ReallocByMoving(*this, ptr, old_usable, size, align);
+}
+
+template <Grower G, FreeBlockIndex Index>
+HeapReport RustyMalloc<G, Index>::Verify() {
+  absl::base_internal::SpinLockHolder hold(&lock_);
+  return raw_.Verify();
+}
+
+template <Grower G, FreeBlockIndex Index>
+HeapStats RustyMalloc<G, Index>::Stats() {
+  absl::base_internal::SpinLockHolder hold(&lock_);
+  return raw_.Stats();
 }
 
 }  // namespace rusty_malloc

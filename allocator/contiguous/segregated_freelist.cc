@@ -49,8 +49,7 @@ Block* SegregatedFreeList::FindFit(std::size_t size, std::size_t align) const {
     }
   }
   // Every block of at least `need` bytes fits, alignment gap included.
-  const std::size_t need =
-      size + (align > kGranule ? align + kMinBlockSize : 0);
+  const std::size_t need = WorstCaseBlockSize(size, align);
   SizeClass c = ClassOf(need);
   if (LowerBound(c) < need) {
     if (++c.second == kSecondLevels) {
@@ -72,9 +71,8 @@ Block* SegregatedFreeList::FindFit(std::size_t size, std::size_t align) const {
   return lists_[first][std::countr_zero(second)].Front();
 }
 
-HeapReport SegregatedFreeList::CheckLinks(
-    std::size_t free_blocks,
-    absl::FunctionRef<bool(Block*)> is_free_block) const {
+HeapReport SegregatedFreeList::CheckLinks(std::size_t free_blocks,
+                                          IsFreeBlock is_free_block) const {
   std::size_t total = 0;
   for (int first = 0; first < kFirstLevels; ++first) {
     for (int second = 0; second < kSecondLevels; ++second) {

@@ -6,6 +6,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "allocator/common/heap_report.h"
+#include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/freelist.h"
 #include "allocator/contiguous/header.h"
 
@@ -43,16 +44,16 @@ class SegregatedFreeList {
   // O(1). Tries the head of the request's own class first (a good fit for
   // repeated sizes), then the head of the first non-empty class whose every
   // block fits even after an alignment gap.
-  Block* FindFit(std::size_t size, std::size_t align) const;
+  [[nodiscard]] Block* FindFit(std::size_t size, std::size_t align) const;
   // Also checks that every block sits in its size's class and that the
   // bitmaps say exactly which classes are non-empty.
-  HeapReport CheckLinks(std::size_t free_blocks,
-                        absl::FunctionRef<bool(Block*)> is_free_block) const;
+  [[nodiscard]] HeapReport CheckLinks(std::size_t free_blocks,
+                                      IsFreeBlock is_free_block) const;
 
   // The class whose size range holds `size` (at least kMinBlockSize).
-  static SizeClass ClassOf(std::size_t size);
+  [[nodiscard]] static SizeClass ClassOf(std::size_t size);
   // The smallest size in `c`.
-  static std::size_t LowerBound(SizeClass c);
+  [[nodiscard]] static std::size_t LowerBound(SizeClass c);
 
  private:
   FreeList& ListOf(SizeClass c) { return lists_[c.first][c.second]; }

@@ -2,7 +2,7 @@
 // behaviour at every corner: errno is ENOMEM on failure, realloc(p, 0) frees
 // and returns nullptr, posix_memalign reports EINVAL for a bad alignment,
 // memalign rounds a non-power-of-two alignment up, and so on. The semantics
-// live in allocator/c_api.h, where a fuzzer drives them on a local heap.
+// live in c_api.h, where a fuzzer drives them on a local heap.
 
 #include "allocator/drop_in/malloc.h"
 

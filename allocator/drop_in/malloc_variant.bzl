@@ -35,6 +35,8 @@ def rusty_malloc_variant(name, defines = []):
         visibility = ["//visibility:public"],
         deps = [
             ":c_api",
+            ":c_api_checks",
+            ":operator_new",
             ":global_heap" + suffix,
             "//allocator/common:heap_report",
         ],

@@ -5,8 +5,9 @@
 #include <cstddef>
 #include <new>
 
-#include "allocator/drop_in/c_api.h"
+#include "allocator/drop_in/c_api_checks.h"
 #include "allocator/drop_in/global_heap.h"
+#include "allocator/drop_in/operator_new.h"
 
 namespace {
 

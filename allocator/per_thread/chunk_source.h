@@ -8,6 +8,7 @@
 
 #include "absl/base/const_init.h"
 #include "absl/base/internal/spinlock.h"
+#include "absl/base/thread_annotations.h"
 #include "allocator/per_thread/chunk.h"
 #include "growers/grower.h"
 
@@ -42,8 +43,8 @@ class MmapChunkSource {
   MmapChunkSource& operator=(const MmapChunkSource&) = delete;
   ~MmapChunkSource();
 
-  void* AllocateChunk();
-  void ReleaseChunk(void* chunk);
+  void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_);
+  void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const {
     // The acquire load comes first: it makes reserved_, stored before
     // begin_, visible. (The operands of < have no evaluation order.)
@@ -52,21 +53,24 @@ class MmapChunkSource {
     return at - begin < reserved_.load(std::memory_order_relaxed);
   }
 
-  void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Lock(); }
-  void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Unlock(); }
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
+  void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
 
  private:
   static constexpr std::size_t kMaxChunks = kMaxReserve / kChunkSize;
 
   std::size_t reserve_bytes_;
   absl::base_internal::SpinLock lock_;
+  // Stored under lock_ when the range is mapped; read without it (Contains).
   std::atomic<std::uintptr_t> begin_{0};
   std::atomic<std::size_t> reserved_{0};
-  std::uintptr_t mapping_ = 0;  // Unaligned start of the mapping.
-  std::size_t mapped_ = 0;
-  std::size_t next_unused_ = 0;  // Chunks carved so far.
-  std::size_t released_count_ = 0;
-  std::uint32_t released_[kMaxChunks] = {};  // Indexes of released chunks.
+  // Unaligned start of the mapping.
+  std::uintptr_t mapping_ ABSL_GUARDED_BY(lock_) = 0;
+  std::size_t mapped_ ABSL_GUARDED_BY(lock_) = 0;
+  std::size_t next_unused_ ABSL_GUARDED_BY(lock_) = 0;  // Chunks carved so far.
+  std::size_t released_count_ ABSL_GUARDED_BY(lock_) = 0;
+  // Indexes of released chunks.
+  std::uint32_t released_[kMaxChunks] ABSL_GUARDED_BY(lock_) = {};
 };
 
 static_assert(ChunkSource<MmapChunkSource>);
@@ -80,7 +84,7 @@ class GrowerChunkSource {
       : grower_(std::move(grower)),
         lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
 
-  void* AllocateChunk() {
+  void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_) {
     absl::base_internal::SpinLockHolder hold(&lock_);
     if (released_ != nullptr) {
       void* chunk = released_;
@@ -101,7 +105,7 @@ class GrowerChunkSource {
     end_.store(chunk + kChunkSize, std::memory_order_release);
     return reinterpret_cast<void*>(chunk);
   }
-  void ReleaseChunk(void* chunk) {
+  void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_) {
     absl::base_internal::SpinLockHolder hold(&lock_);
     *static_cast<void**>(chunk) = released_;
     released_ = chunk;
@@ -112,14 +116,17 @@ class GrowerChunkSource {
     const auto at = reinterpret_cast<std::uintptr_t>(p);
     return at >= begin_ && at < end;
   }
-  G& grower() { return grower_; }
+  // For tests, while no other thread uses the source.
+  G& grower() ABSL_NO_THREAD_SAFETY_ANALYSIS { return grower_; }
 
  private:
-  G grower_;
+  G grower_ ABSL_GUARDED_BY(lock_);
   absl::base_internal::SpinLock lock_;
+  // Written once under lock_, before end_ publishes it; read without it
+  // (Contains).
   std::uintptr_t begin_ = 0;
   std::atomic<std::uintptr_t> end_{0};
-  void* released_ = nullptr;
+  void* released_ ABSL_GUARDED_BY(lock_) = nullptr;
 };
 
 }  // namespace rusty_malloc

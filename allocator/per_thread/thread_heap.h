@@ -3,32 +3,20 @@
 
 #include <atomic>
 #include <cstddef>
-#include <cstdint>
 #include <new>
 
-#include "allocator/common/misuse.h"
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "allocator/common/heap_report.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/free_block.h"
+#include "allocator/per_thread/page.h"
+#include "allocator/per_thread/page_queue.h"
 #include "allocator/per_thread/size_classes.h"
 
 namespace rusty_malloc {
-
-namespace thread_heap_internal {
-
-// A free block's first word links it into its page's list; its second word
-// holds a canary mixed from its address, which marks it free, so a second
-// free of the same block is caught by one compare.
-inline void*& NextOf(void* block) { return *static_cast<void**>(block); }
-inline std::uintptr_t& CanaryOf(void* block) {
-  return static_cast<std::uintptr_t*>(block)[1];
-}
-inline std::uintptr_t Canary(const void* block) {
-  return (reinterpret_cast<std::uintptr_t>(block) * 0x9e3779b97f4a7c15ULL) ^
-         0x72757374796d616cULL;
-}
-
-}  // namespace thread_heap_internal
 
 // One thread's heap for small sizes: per size class, a queue of pages of
 // that class, the page at the front serving allocations. Everything here is
@@ -45,14 +33,14 @@ class ThreadHeap {
   // A block of class `cls`, or nullptr when the source has no chunk left.
   // The fast path is a pop from the front page's free list: no lock, no
   // atomic operation.
-  void* Allocate(int cls) {
-    PageInfo* page = queues_[cls].head;
-    if (page != nullptr) {
+  [[nodiscard]] void* Allocate(int cls) {
+    PageInfo* page = queues_[cls].head();
+    if (ABSL_PREDICT_TRUE(page != nullptr)) {
       void* block = page->free;
-      if (block != nullptr) {
-        page->free = thread_heap_internal::NextOf(block);
+      if (ABSL_PREDICT_TRUE(block != nullptr)) {
+        page->free = per_thread_internal::NextOf(block);
         ++page->used;
-        thread_heap_internal::CanaryOf(block) = 0;
+        per_thread_internal::MarkInUse(block);
         return block;
       }
     }
@@ -61,166 +49,92 @@ class ThreadHeap {
 
   // Frees `block` of `page`, a page of this heap, on the owning thread.
   void FreeLocal(PageInfo* page, void* block) {
-    MarkFree(block);
+    per_thread_internal::MarkFree(block);
     const bool was_full = page->free == nullptr;
-    thread_heap_internal::NextOf(block) = page->free;
+    per_thread_internal::NextOf(block) = page->free;
     page->free = block;
     if (--page->used == 0) {
-      if (page != queues_[page->size_class].head) RetirePage(page);
+      if (page != QueueOf(page).head()) RetirePage(page);
     } else if (was_full) {
-      // Let the next slow path find it: right behind the front page.
-      MoveBehindHead(page);
+      // Let the next slow path find it.
+      QueueOf(page).MoveBehindHead(page);
     }
   }
 
   // Frees `block` of `page`, a page of another heap; any thread.
   static void FreeRemote(PageInfo* page, void* block) {
-    MarkFree(block);
+    per_thread_internal::MarkFree(block);
     if (Planted(PlantedBug::kRemoteFreeOnLocalList)) {
-      thread_heap_internal::NextOf(block) = page->free;
+      per_thread_internal::NextOf(block) = page->free;
       page->free = block;
       return;
     }
     void* head = page->thread_free.load(std::memory_order_relaxed);
     do {
-      thread_heap_internal::NextOf(block) = head;
+      per_thread_internal::NextOf(block) = head;
     } while (!page->thread_free.compare_exchange_weak(
         head, block, std::memory_order_release, std::memory_order_relaxed));
   }
 
   // Takes over every remote free and retires pages left empty. For a heap
   // being abandoned or adopted.
-  void CollectAll() {
-    for (ChunkHeader* chunk = chunks_; chunk != nullptr;) {
-      ChunkHeader* next = chunk->next;
-      for (int i = 1; i < kPagesPerChunk; ++i) {
-        PageInfo* page = &chunk->pages[i];
-        if (page->size_class < 0) continue;
-        Collect(page);
-        // Retiring the chunk's last page in use releases the chunk, and with
-        // it the page array this loop walks: stop there.
-        if (page->used == 0 && page != queues_[page->size_class].head &&
-            RetirePage(page) &&
-            !Planted(PlantedBug::kCollectAllWalksReleasedChunk)) {
-          break;
-        }
-      }
-      chunk = next;
-    }
-  }
+  ABSL_ATTRIBUTE_NOINLINE void CollectAll();
+
+  // The first broken invariant of this heap's chunks, pages and queues. Only
+  // while no thread allocates or frees in it.
+  HeapReport Verify() const;
+  // Adds this heap's chunks and blocks to `stats`; when Verify may be called.
+  void AddStats(HeapStats& stats) const;
 
   ChunkHeader* chunks() const { return chunks_; }
-  PageInfo* QueueHead(int cls) const { return queues_[cls].head; }
 
-  // The allocator this heap belongs to, and its links in that allocator's
-  // registries; the allocator's lock guards the links.
+  // The thread binding this heap belongs to, and its links in that
+  // binding's registries; the binding's lock guards the links.
   void* owner = nullptr;
   ThreadHeap* registry_next = nullptr;
   ThreadHeap* abandoned_next = nullptr;
   bool abandoned = false;
 
  private:
-  struct Queue {
-    PageInfo* head = nullptr;
-    PageInfo* tail = nullptr;
-  };
-
-  // A double free aborts here instead of linking a block into a list twice.
-  static void MarkFree(void* block) {
-    if (thread_heap_internal::CanaryOf(block) ==
-        thread_heap_internal::Canary(block)) {
-      ReportMisuse("double free, or use of a freed block", block);
-    }
-    thread_heap_internal::CanaryOf(block) = thread_heap_internal::Canary(block);
-  }
-
-  // Moves `page`'s remote frees onto its free list.
-  static void Collect(PageInfo* page) {
-    if (page->thread_free.load(std::memory_order_relaxed) == nullptr) return;
-    void* list = page->thread_free.exchange(nullptr, std::memory_order_acquire);
-    std::uint32_t count = 0;
-    void* last = nullptr;
-    for (void* b = list; b != nullptr; b = thread_heap_internal::NextOf(b)) {
-      last = b;
-      ++count;
-    }
-    thread_heap_internal::NextOf(last) = page->free;
-    page->free = list;
-    if (Planted(PlantedBug::kCollectForgetsCount)) return;
-    page->used -= count;
-  }
-
-  void* AllocateSlow(int cls);
-  PageInfo* NewPage(int cls);
-  // Links up to kExtendBytes more of the page's untouched blocks into its
-  // free list; false when none are left.
-  static bool Extend(PageInfo* page);
-  static constexpr std::size_t kExtendBytes = 4096;
-  // Takes `page` out of use; true when that released its chunk to the
-  // source, after which nothing in the chunk may be touched.
-  bool RetirePage(PageInfo* page);
-
-  void Unlink(PageInfo* page) {
-    Queue& q = queues_[page->size_class];
-    (page->prev != nullptr ? page->prev->next : q.head) = page->next;
-    (page->next != nullptr ? page->next->prev : q.tail) = page->prev;
-    page->next = page->prev = nullptr;
-  }
-  void PushFront(PageInfo* page) {
-    Queue& q = queues_[page->size_class];
-    page->prev = nullptr;
-    page->next = q.head;
-    (q.head != nullptr ? q.head->prev : q.tail) = page;
-    q.head = page;
-  }
-  void PushBack(PageInfo* page) {
-    Queue& q = queues_[page->size_class];
-    page->next = nullptr;
-    page->prev = q.tail;
-    (q.tail != nullptr ? q.tail->next : q.head) = page;
-    q.tail = page;
-  }
-  void MoveBehindHead(PageInfo* page) {
-    Queue& q = queues_[page->size_class];
-    if (page == q.head || page->prev == q.head) return;
-    Unlink(page);
-    page->prev = q.head;
-    page->next = q.head->next;
-    (q.head->next != nullptr ? q.head->next->prev : q.tail) = page;
-    q.head->next = page;
-  }
-
   // How many full pages a slow path looks at before taking a new page.
   static constexpr int kScanLimit = 8;
 
+  PageQueue& QueueOf(const PageInfo* page) { return queues_[page->size_class]; }
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls);
+  PageInfo* NewPage(int cls);
+  // Takes `page` out of use; true when that released its chunk to the
+  // source, after which nothing in the chunk may be touched.
+  ABSL_ATTRIBUTE_NOINLINE bool RetirePage(PageInfo* page);
+
   S* source_;
-  Queue queues_[kSizeClasses];
+  PageQueue queues_[kSizeClasses];
   ChunkHeader* chunks_ = nullptr;
 };
 
 template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlow(int cls) {
-  PageInfo* page = queues_[cls].head;
+  PageQueue& queue = queues_[cls];
+  PageInfo* page = queue.head();
   for (int scanned = 0; page != nullptr && scanned < kScanLimit; ++scanned) {
     PageInfo* next = page->next;
-    Collect(page);
-    if (page->free != nullptr || Extend(page)) {
-      if (page != queues_[cls].head) {
-        Unlink(page);
-        PushFront(page);
+    CollectRemoteFrees(page);
+    if (page->free != nullptr || LinkFreshBlocks(page)) {
+      if (page != queue.head()) {
+        queue.Unlink(page);
+        queue.PushFront(page);
       }
       return Allocate(cls);
     }
     // Full: to the back, so that later scans reach the pages behind it.
     if (next != nullptr) {
-      Unlink(page);
-      PushBack(page);
+      queue.Unlink(page);
+      queue.PushBack(page);
     }
     page = next;
   }
   page = NewPage(cls);
   if (page == nullptr) return nullptr;
-  PushFront(page);
+  queue.PushFront(page);
   return Allocate(cls);
 }
 
@@ -241,43 +155,14 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
   int index = 1;  // Page 0 holds the header.
   while (chunk->pages[index].size_class >= 0) ++index;
   PageInfo* page = &chunk->pages[index];
-  const std::size_t block_size = ClassSize(cls);
-  page->start = reinterpret_cast<std::byte*>(chunk) + index * kPageSize;
-  page->block_size = static_cast<std::uint32_t>(block_size);
-  page->capacity = static_cast<std::uint32_t>(kPageSize / block_size);
-  page->used = 0;
-  page->extended.store(0, std::memory_order_relaxed);
-  page->size_class = static_cast<std::int16_t>(cls);
-  page->free = nullptr;
-  Extend(page);
+  StartPage(page, reinterpret_cast<std::byte*>(chunk) + index * kPageSize, cls);
   ++chunk->pages_in_use;
   return page;
 }
 
 template <ChunkSource S>
-bool ThreadHeap<S>::Extend(PageInfo* page) {
-  const std::uint32_t extended = page->extended.load(std::memory_order_relaxed);
-  const std::uint32_t left = page->capacity - extended;
-  if (left == 0) return false;
-  std::uint32_t count =
-      static_cast<std::uint32_t>(kExtendBytes / page->block_size);
-  if (count == 0) count = 1;
-  if (count > left) count = left;
-  void* list = page->free;
-  for (std::uint32_t i = extended + count; i-- > extended;) {
-    void* block = page->start + std::size_t{i} * page->block_size;
-    thread_heap_internal::NextOf(block) = list;
-    thread_heap_internal::CanaryOf(block) = thread_heap_internal::Canary(block);
-    list = block;
-  }
-  page->free = list;
-  page->extended.store(extended + count, std::memory_order_relaxed);
-  return true;
-}
-
-template <ChunkSource S>
 bool ThreadHeap<S>::RetirePage(PageInfo* page) {
-  if (!Planted(PlantedBug::kRetiredPageLeftQueued)) Unlink(page);
+  if (!Planted(PlantedBug::kRetiredPageLeftQueued)) QueueOf(page).Unlink(page);
   page->size_class = -1;
   page->free = nullptr;
   ChunkHeader* chunk = ChunkOf(page->start);
@@ -292,6 +177,69 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page) {
   chunk->~ChunkHeader();
   source_->ReleaseChunk(chunk);
   return true;
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::CollectAll() {
+  for (ChunkHeader* chunk = chunks_; chunk != nullptr;) {
+    ChunkHeader* next = chunk->next;
+    for (int i = 1; i < kPagesPerChunk; ++i) {
+      PageInfo* page = &chunk->pages[i];
+      if (page->size_class < 0) continue;
+      CollectRemoteFrees(page);
+      // Retiring the chunk's last page in use releases the chunk, and with
+      // it the page array this loop walks: stop there.
+      if (page->used == 0 && page != QueueOf(page).head() && RetirePage(page) &&
+          !Planted(PlantedBug::kCollectAllWalksReleasedChunk)) {
+        break;
+      }
+    }
+    chunk = next;
+  }
+}
+
+template <ChunkSource S>
+HeapReport ThreadHeap<S>::Verify() const {
+  std::size_t pages_seen = 0;
+  for (const ChunkHeader* chunk = chunks_; chunk != nullptr;
+       chunk = chunk->next) {
+    if (chunk->heap != this) return {"chunk names another heap", chunk};
+    if (!source_->Contains(chunk)) {
+      return {"chunk does not come from the chunk source", chunk};
+    }
+    int in_use = 0;
+    for (int i = 1; i < kPagesPerChunk; ++i) {
+      const PageInfo& page = chunk->pages[i];
+      if (page.size_class < 0) continue;
+      ++in_use;
+      ++pages_seen;
+      const HeapReport report = VerifyPage(
+          page, reinterpret_cast<const std::byte*>(chunk) + i * kPageSize);
+      if (!report.ok()) return report;
+    }
+    if (in_use != chunk->pages_in_use) {
+      return {"chunk's count of pages in use is wrong", chunk};
+    }
+  }
+  std::size_t queued = 0;
+  for (int cls = 0; cls < kSizeClasses; ++cls) {
+    for (const PageInfo* p = queues_[cls].head(); p != nullptr; p = p->next) {
+      if (p->size_class != cls || ++queued > pages_seen) {
+        return {"page queue holds a page of another class, or loops", p};
+      }
+    }
+  }
+  if (queued != pages_seen) {
+    return {"a page in use is missing from its heap's queue", this};
+  }
+  return {};
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::AddStats(HeapStats& stats) const {
+  for (const ChunkHeader* c = chunks_; c != nullptr; c = c->next) {
+    AddChunkStats(*c, stats);
+  }
 }
 
 }  // namespace rusty_malloc

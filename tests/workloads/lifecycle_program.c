@@ -92,6 +92,19 @@ static void Join(pthread_t thread) {
   if (error != 0) Fail("pthread_join: %s", strerror(error));
 }
 
+// Runs body((void*)0) to body((void*)(count - 1)), each on a thread of its
+// own, at most kRunningAtOnce at a time.
+enum { kRunningAtOnce = 8 };
+
+static void RunThreads(int count, void* (*body)(void*)) {
+  pthread_t running[kRunningAtOnce];
+  for (int i = 0; i < count; ++i) {
+    if (i >= kRunningAtOnce) Join(running[i % kRunningAtOnce]);
+    Start(&running[i % kRunningAtOnce], body, (void*)(uintptr_t)i);
+  }
+  for (int i = 0; i < count && i < kRunningAtOnce; ++i) Join(running[i]);
+}
+
 // --- (a) A thread's second chunk emptied by another thread before it exits.
 
 // 1,000-byte blocks share a 1 KiB class: 64 to a 64 KiB page, and a 4 MiB
@@ -153,12 +166,7 @@ static void TwoChunksThenExit(void) {
 
 // --- (b) Thousands of short-lived threads passing blocks along.
 
-enum {
-  kChurnThreads = 2000,
-  kChurnRunning = 8,
-  kChurnBlocks = 24,
-  kChurnSlots = 128,
-};
+enum { kChurnThreads = 2000, kChurnBlocks = 24, kChurnSlots = 128 };
 
 struct Parcel {
   unsigned char* data;
@@ -233,12 +241,7 @@ static void* ChurnThread(void* arg) {
 }
 
 static void ThreadChurn(void) {
-  pthread_t running[kChurnRunning];
-  for (int i = 0; i < kChurnThreads; ++i) {
-    if (i >= kChurnRunning) Join(running[i % kChurnRunning]);
-    Start(&running[i % kChurnRunning], ChurnThread, (void*)(uintptr_t)i);
-  }
-  for (int i = 0; i < kChurnRunning; ++i) Join(running[i]);
+  RunThreads(kChurnThreads, ChurnThread);
   uint64_t sum = atomic_load(&churn_sum);
   for (int s = 0; s < kChurnSlots; ++s) {
     struct Parcel* slot = &churn_slots[s];
@@ -255,7 +258,6 @@ static void ThreadChurn(void) {
 
 enum {
   kProducers = 200,
-  kProducersRunning = 8,
   kItemsPerProducer = 40,
   kItems = kProducers * kItemsPerProducer,
 };
@@ -314,12 +316,7 @@ static void ProducersAndConsumer(void) {
   uint64_t sum = 0;
   pthread_t consumer;
   Start(&consumer, Consume, &sum);
-  pthread_t running[kProducersRunning];
-  for (int i = 0; i < kProducers; ++i) {
-    if (i >= kProducersRunning) Join(running[i % kProducersRunning]);
-    Start(&running[i % kProducersRunning], Produce, (void*)(uintptr_t)i);
-  }
-  for (int i = 0; i < kProducersRunning; ++i) Join(running[i]);
+  RunThreads(kProducers, Produce);
   Join(consumer);
   printf("producers and consumer: %d producers, %d items, checksum %016llx\n",
          kProducers, kItems, (unsigned long long)sum);

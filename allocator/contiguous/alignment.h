@@ -1,0 +1,53 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_CONTIGUOUS_ALIGNMENT_H_
+#define RUSTY_MALLOC_ALLOCATOR_CONTIGUOUS_ALIGNMENT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/contiguous/header.h"
+
+namespace rusty_malloc {
+
+// Alignments above this are refused rather than risk overflow in placement.
+inline constexpr std::size_t kMaxAlignment = kMaxBlockSize >> 1;
+
+// True for the alignments the allocators accept: powers of two up to
+// kMaxAlignment. Alignments below kGranule are served at kGranule.
+[[nodiscard]] constexpr bool IsValidAlignment(std::size_t align) {
+  return align != 0 && (align & (align - 1)) == 0 && align <= kMaxAlignment;
+}
+
+// The lowest header address at or above `begin` (a header address, 8 mod 16)
+// for a block whose payload is aligned to `align` (a power of two, at least
+// kGranule): `begin` itself when its payload is aligned already, otherwise
+// past a gap of at least kMinBlockSize, so that the gap can stay free.
+[[nodiscard]] constexpr std::uintptr_t AlignedStart(std::uintptr_t begin,
+                                                    std::size_t align) {
+  if ((begin + kHeaderSize) % align == 0) return begin;
+  return AlignUp(begin + kMinBlockSize + kHeaderSize, align) - kHeaderSize;
+}
+
+// The free bytes that hold a `size`-byte block aligned to `align` wherever
+// they start: `size` plus room for the widest gap AlignedStart can leave.
+[[nodiscard]] constexpr std::size_t WorstCaseBlockSize(std::size_t size,
+                                                       std::size_t align) {
+  return size + (align > kGranule ? align + kMinBlockSize : 0);
+}
+
+// Where, inside the free block `block`, an allocation of `size` block bytes
+// whose payload is aligned to `align` would start (AlignedStart); nullptr
+// when it does not fit.
+[[nodiscard]] inline Block* PlaceAligned(Block* block, std::size_t size,
+                                         std::size_t align) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(block);
+  const std::uintptr_t start = AlignedStart(begin, align);
+  const std::size_t available = block->Size();
+  if (start - begin > available || size > available - (start - begin)) {
+    return nullptr;
+  }
+  return reinterpret_cast<Block*>(start);
+}
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_CONTIGUOUS_ALIGNMENT_H_

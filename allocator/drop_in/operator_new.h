@@ -1,0 +1,58 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_DROP_IN_OPERATOR_NEW_H_
+#define RUSTY_MALLOC_ALLOCATOR_DROP_IN_OPERATOR_NEW_H_
+
+// The semantics of operator new and delete over any heap with Allocate(size,
+// align) and Deallocate: the drop-in (new_delete.cc) instantiates them on the
+// global heap, a fuzzer on a local one.
+
+#include <cstddef>
+#include <new>
+
+namespace rusty_malloc::c_api {
+
+// The standard's loop: on failure the new-handler gets its chance (to free
+// memory, or to throw), and without one the allocation fails.
+template <typename Heap>
+[[nodiscard]] inline void* NewOrNull(Heap& heap, std::size_t size,
+                                     std::size_t align) {
+  for (;;) {
+    if (void* p = heap.Allocate(size, align)) return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) return nullptr;
+    handler();
+  }
+}
+
+template <typename Heap>
+[[nodiscard]] inline void* NewOrThrow(Heap& heap, std::size_t size,
+                                      std::size_t align) {
+  void* p = NewOrNull(heap, size, align);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+template <typename Heap>
+[[nodiscard]] inline void* NewNoThrow(Heap& heap, std::size_t size,
+                                      std::size_t align) noexcept {
+  try {
+    return NewOrNull(heap, size, align);
+  } catch (...) {  // A new-handler may throw.
+    return nullptr;
+  }
+}
+
+template <typename Heap>
+inline void Delete(Heap& heap, void* ptr) noexcept {
+  heap.Deallocate(ptr);
+}
+
+// The heap knows every block's size, so the caller's is not needed; trusting
+// it instead would turn a caller's wrong size into heap corruption.
+template <typename Heap>
+inline void SizedDelete(Heap& heap, void* ptr, std::size_t) noexcept {
+  heap.Deallocate(ptr);
+}
+
+}  // namespace rusty_malloc::c_api
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_DROP_IN_OPERATOR_NEW_H_

@@ -1,0 +1,94 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_PER_THREAD_PAGE_H_
+#define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_PAGE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/common/heap_report.h"
+#include "allocator/common/planted_bug.h"
+#include "allocator/per_thread/chunk.h"
+#include "allocator/per_thread/free_block.h"
+#include "allocator/per_thread/size_classes.h"
+
+// What a thread heap does to one page of blocks (PageInfo, chunk.h), apart
+// from the fast paths. Only the owning thread may call these, except
+// OnBlockBoundary, which any thread may.
+namespace rusty_malloc {
+
+// Whether `ptr` is where a block of `page`, a page in use, starts, within
+// the part of the page linked into use so far.
+inline bool OnBlockBoundary(const PageInfo& page, const void* ptr) {
+  const auto offset =
+      static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - page.start);
+  const std::uint32_t linked = page.extended.load(std::memory_order_relaxed);
+  return offset < linked * std::size_t{page.block_size} &&
+         offset % page.block_size == 0;
+}
+
+// Links up to kFreshBlockBytes more of the page's untouched blocks into its
+// free list (a fresh page costs memory only as it fills); false when none
+// are left.
+inline constexpr std::size_t kFreshBlockBytes = 4096;
+inline bool LinkFreshBlocks(PageInfo* page) {
+  const std::uint32_t extended = page->extended.load(std::memory_order_relaxed);
+  const std::uint32_t left = page->capacity - extended;
+  if (left == 0) return false;
+  std::uint32_t count =
+      static_cast<std::uint32_t>(kFreshBlockBytes / page->block_size);
+  if (count == 0) count = 1;
+  if (count > left) count = left;
+  void* list = page->free;
+  for (std::uint32_t i = extended + count; i-- > extended;) {
+    void* block = page->start + std::size_t{i} * page->block_size;
+    per_thread_internal::NextOf(block) = list;
+    per_thread_internal::CanaryOf(block) = per_thread_internal::Canary(block);
+    list = block;
+  }
+  page->free = list;
+  page->extended.store(extended + count, std::memory_order_relaxed);
+  return true;
+}
+
+// Puts `page`, not in use, to use for blocks of class `cls` at `start`, with
+// its first blocks linked.
+inline void StartPage(PageInfo* page, std::byte* start, int cls) {
+  const std::size_t block_size = ClassSize(cls);
+  page->start = start;
+  page->block_size = static_cast<std::uint32_t>(block_size);
+  page->capacity = static_cast<std::uint32_t>(kPageSize / block_size);
+  page->used = 0;
+  page->extended.store(0, std::memory_order_relaxed);
+  page->size_class = static_cast<std::int16_t>(cls);
+  page->free = nullptr;
+  LinkFreshBlocks(page);
+}
+
+// Moves the page's remote frees onto its free list.
+inline void CollectRemoteFrees(PageInfo* page) {
+  if (page->thread_free.load(std::memory_order_relaxed) == nullptr) return;
+  void* list = page->thread_free.exchange(nullptr, std::memory_order_acquire);
+  std::uint32_t count = 0;
+  void* last = nullptr;
+  for (void* b = list; b != nullptr; b = per_thread_internal::NextOf(b)) {
+    last = b;
+    ++count;
+  }
+  per_thread_internal::NextOf(last) = page->free;
+  page->free = list;
+  if (Planted(PlantedBug::kCollectForgetsCount)) return;
+  page->used -= count;
+}
+
+// The first broken invariant of `page`, a page in use that should start at
+// `start`: its descriptor, both its free lists, its counts. Only while no
+// thread allocates or frees in it.
+HeapReport VerifyPage(const PageInfo& page, const std::byte* start);
+
+// Adds the chunk to `stats`: its pages' blocks, and the rest of it as
+// overhead. Only while no thread allocates or frees in it.
+void AddChunkStats(const ChunkHeader& chunk, HeapStats& stats);
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_PER_THREAD_PAGE_H_

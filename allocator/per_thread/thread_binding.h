@@ -1,0 +1,222 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_PER_THREAD_THREAD_BINDING_H_
+#define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_THREAD_BINDING_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "absl/base/attributes.h"
+#include "absl/base/const_init.h"
+#include "absl/base/internal/spinlock.h"
+#include "absl/base/optimization.h"
+#include "absl/base/thread_annotations.h"
+#include "allocator/common/misuse.h"
+#include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/thread_heap.h"
+
+namespace rusty_malloc {
+
+namespace per_thread_internal {
+
+// The calling thread's heap of the allocator it used last. One slot for all
+// instances keeps the fast path to one TLS load and one compare; a thread
+// switching between instances finds its heap through pthread_getspecific.
+struct TlsSlot {
+  std::uint64_t instance = 0;
+  void* heap = nullptr;
+};
+inline thread_local TlsSlot tls_slot __attribute__((tls_model("initial-exec")));
+inline std::atomic<std::uint64_t> next_instance{0};
+
+}  // namespace per_thread_internal
+
+// Where thread heaps' own memory comes from: `bytes` of zeroed memory
+// straight from the OS (malloc's bookkeeping cannot come from malloc), or
+// nullptr when there is none. MapHeapMemory is mmap; a test may inject one
+// that refuses. Whatever a mapper returns goes back through UnmapHeapMemory.
+using HeapMapper = void* (*)(std::size_t bytes);
+void* MapHeapMemory(std::size_t bytes);
+void UnmapHeapMemory(void* memory, std::size_t bytes);
+
+// Binds each thread to a heap of its own, for one allocator over chunk
+// source S: the TLS slot, the registry of every heap, adoption of heaps
+// whose thread exited, and what fork() does to them. A heap outlives its
+// thread: the next thread without one adopts it.
+template <ChunkSource S>
+class ThreadBinding {
+ public:
+  using Heap = ThreadHeap<S>;
+
+  constexpr ThreadBinding()
+      : lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
+  ThreadBinding(const ThreadBinding&) = delete;
+  ThreadBinding& operator=(const ThreadBinding&) = delete;
+  // Unmaps every heap: every thread that used one must be done with it.
+  ~ThreadBinding();
+
+  // The calling thread's heap if its TLS slot holds it, else nullptr: the
+  // fast path, one TLS load and one compare.
+  Heap* SlotHeap() const {
+    const per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
+    if (ABSL_PREDICT_TRUE(slot.instance ==
+                          id_.load(std::memory_order_relaxed))) {
+      return static_cast<Heap*>(slot.heap);
+    }
+    return nullptr;
+  }
+  // The calling thread's heap: its own, else one adopted from an exited
+  // thread, else a new one on chunks from `source`; nullptr when a new one
+  // cannot be mapped.
+  ABSL_ATTRIBUTE_NOINLINE Heap* MyHeapSlow(S* source)
+      ABSL_LOCKS_EXCLUDED(lock_);
+  // The calling thread's heap if it has one, without creating it.
+  Heap* CachedHeap() {
+    const per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
+    if (slot.instance == id_.load(std::memory_order_relaxed)) {
+      return static_cast<Heap*>(slot.heap);
+    }
+    if (id_.load(std::memory_order_acquire) == 0) return nullptr;
+    return static_cast<Heap*>(pthread_getspecific(key_));
+  }
+
+  // Calls `visit(const Heap&)` on every heap, live or abandoned, until it
+  // returns false. Holds the registry lock throughout.
+  template <typename Visit>
+  void ForEachHeap(Visit visit) ABSL_LOCKS_EXCLUDED(lock_) {
+    absl::base_internal::SpinLockHolder hold(&lock_);
+    for (const Heap* heap = heaps_; heap != nullptr;
+         heap = heap->registry_next) {
+      if (!visit(*heap)) return;
+    }
+  }
+  // How many heaps exist (live and abandoned): a measure of adoption.
+  std::size_t HeapCount() ABSL_LOCKS_EXCLUDED(lock_) {
+    absl::base_internal::SpinLockHolder hold(&lock_);
+    return heap_count_;
+  }
+
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
+  void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
+  // In the child: the heaps of threads that were running when the parent
+  // forked may have been halfway through a change, and their threads do not
+  // exist here. They become orphans: never adopted, visited or counted;
+  // frees into them still work (remote frees are atomic pushes).
+  void UnlockAfterForkInChild() ABSL_UNLOCK_FUNCTION(lock_);
+
+  void set_mapper_for_testing(HeapMapper mapper) ABSL_LOCKS_EXCLUDED(lock_) {
+    absl::base_internal::SpinLockHolder hold(&lock_);
+    mapper_ = mapper;
+  }
+
+ private:
+  static void AbandonAtThreadExit(void* heap);
+  Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+
+  absl::base_internal::SpinLock lock_;
+  // 0 until the first thread asks for a heap.
+  std::atomic<std::uint64_t> id_{0};
+  pthread_key_t key_{};  // Created under lock_ before id_ publishes it.
+  HeapMapper mapper_ ABSL_GUARDED_BY(lock_) = nullptr;  // MapHeapMemory.
+  Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;        // Every heap.
+  Heap* abandoned_ ABSL_GUARDED_BY(lock_) = nullptr;    // Their thread exited.
+  Heap* orphans_ ABSL_GUARDED_BY(lock_) = nullptr;      // Left by fork().
+  std::size_t heap_count_ ABSL_GUARDED_BY(lock_) = 0;
+};
+
+template <ChunkSource S>
+ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
+  Heap* heap = nullptr;
+  bool adopted = false;
+  {
+    absl::base_internal::SpinLockHolder hold(&lock_);
+    if (id_.load(std::memory_order_relaxed) == 0) {
+      // pthread_key_create takes no memory from malloc in glibc.
+      if (pthread_key_create(&key_, &AbandonAtThreadExit) != 0) {
+        ReportMisuse("cannot create a thread key for the per-thread heaps",
+                     this);
+      }
+      id_.store(per_thread_internal::next_instance.fetch_add(1) + 1,
+                std::memory_order_release);
+    } else {
+      heap = static_cast<Heap*>(pthread_getspecific(key_));
+    }
+    if (heap == nullptr && abandoned_ != nullptr) {
+      heap = abandoned_;
+      abandoned_ = heap->abandoned_next;
+      heap->abandoned = false;
+      adopted = true;
+    }
+    if (heap == nullptr) heap = NewHeap(source);
+    if (heap == nullptr) return nullptr;
+  }
+  // Set the cache first: pthread_setspecific may itself call malloc.
+  per_thread_internal::tls_slot = {id_.load(std::memory_order_relaxed), heap};
+  pthread_setspecific(key_, heap);
+  if (adopted) heap->CollectAll();
+  return heap;
+}
+
+template <ChunkSource S>
+ThreadHeap<S>* ThreadBinding<S>::NewHeap(S* source) {
+  void* memory =
+      mapper_ == nullptr ? MapHeapMemory(sizeof(Heap)) : mapper_(sizeof(Heap));
+  if (memory == nullptr) return nullptr;
+  Heap* heap = new (memory) Heap(source);
+  heap->owner = this;
+  heap->registry_next = heaps_;
+  heaps_ = heap;
+  ++heap_count_;
+  return heap;
+}
+
+template <ChunkSource S>
+void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
+  auto* heap = static_cast<Heap*>(arg);
+  auto* self = static_cast<ThreadBinding*>(heap->owner);
+  heap->CollectAll();
+  per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
+  if (slot.heap == heap) slot = {};
+  absl::base_internal::SpinLockHolder hold(&self->lock_);
+  heap->abandoned = true;
+  heap->abandoned_next = self->abandoned_;
+  self->abandoned_ = heap;
+}
+
+template <ChunkSource S>
+void ThreadBinding<S>::UnlockAfterForkInChild() {
+  Heap* const mine = CachedHeap();
+  Heap* kept = nullptr;
+  for (Heap* heap = heaps_; heap != nullptr;) {
+    Heap* next = heap->registry_next;
+    Heap** list = heap == mine || heap->abandoned ? &kept : &orphans_;
+    heap->registry_next = *list;
+    *list = heap;
+    heap = next;
+  }
+  heaps_ = kept;
+  UnlockAfterFork();
+}
+
+template <ChunkSource S>
+ThreadBinding<S>::~ThreadBinding() {
+  if (id_.load() == 0) return;
+  per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
+  if (slot.instance == id_.load()) slot = {};
+  pthread_setspecific(key_, nullptr);
+  pthread_key_delete(key_);
+  for (Heap* list : {heaps_, orphans_}) {
+    for (Heap* heap = list; heap != nullptr;) {
+      Heap* next = heap->registry_next;
+      heap->~Heap();
+      UnmapHeapMemory(heap, sizeof(Heap));
+      heap = next;
+    }
+  }
+}
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_PER_THREAD_THREAD_BINDING_H_
