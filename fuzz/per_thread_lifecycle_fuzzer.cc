@@ -104,8 +104,8 @@ struct Live {
 
 RUSTY_MALLOC_NO_COVERAGE_BEGIN  // Loops over thousands of blocks.
 
-    template <typename Heap>
-    class Lifecycle {
+template <typename Heap>
+class Lifecycle {
  public:
   explicit Lifecycle(Heap& heap) : heap_(heap) {}
   ~Lifecycle() {

@@ -19,16 +19,16 @@ namespace rusty_malloc::testing {
 
 RUSTY_MALLOC_NO_COVERAGE_BEGIN  // The model is not what is tested.
 
-    // Drives a heap (RawMalloc or RustyMalloc) and checks it against a model of
-    // what should be live. Every live block is filled with a pattern derived
-    // from its id; the pattern is checked before the block is freed and after
-    // it is moved; no two live blocks may overlap; requests the contract says
-    // must fail (bad alignment, unrepresentable size) must fail, and a failed
-    // request must leave the heap as it was. Each operation returns "" or what
-    // went wrong, so a gtest test can assert on it and a fuzzer can abort with
-    // it.
-    template <typename Heap>
-    class HeapModel {
+// Drives a heap (RawMalloc or RustyMalloc) and checks it against a model of
+// what should be live. Every live block is filled with a pattern derived
+// from its id; the pattern is checked before the block is freed and after
+// it is moved; no two live blocks may overlap; requests the contract says
+// must fail (bad alignment, unrepresentable size) must fail, and a failed
+// request must leave the heap as it was. Each operation returns "" or what
+// went wrong, so a gtest test can assert on it and a fuzzer can abort with
+// it.
+template <typename Heap>
+class HeapModel {
  public:
   explicit HeapModel(Heap& heap) : heap_(heap) {}
 
