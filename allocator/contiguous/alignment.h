@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/header.h"
 
 namespace rusty_malloc {
@@ -36,12 +37,16 @@ inline constexpr std::size_t kMaxAlignment = kMaxBlockSize >> 1;
 
 // Where, inside the free block `block`, an allocation of `size` block bytes
 // whose payload is aligned to `align` would start (AlignedStart); nullptr
-// when it does not fit.
-[[nodiscard]] inline Block* PlaceAligned(Block* block, std::size_t size,
-                                         std::size_t align) {
+// when it does not fit. A metadata reader, so that Block::Size inlines here
+// under ASan (a no_sanitize function does not inline into an instrumented
+// one), and so into the fit searches.
+[[nodiscard]] RUSTY_MALLOC_METADATA_ACCESS inline Block* PlaceAligned(
+    Block* block, std::size_t size, std::size_t align) {
+  const std::size_t available = block->Size();
+  // Most blocks a first-fit walk passes are too small for any placement.
+  if (size > available) return nullptr;
   const auto begin = reinterpret_cast<std::uintptr_t>(block);
   const std::uintptr_t start = AlignedStart(begin, align);
-  const std::size_t available = block->Size();
   if (start - begin > available || size > available - (start - begin)) {
     return nullptr;
   }

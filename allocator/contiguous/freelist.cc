@@ -25,7 +25,8 @@ void FreeList::Remove(Block* block) {
   if (next != nullptr) LinksOf(next)->SetPrev(prev);
 }
 
-Block* FreeList::FindFit(std::size_t size, std::size_t align) const {
+RUSTY_MALLOC_METADATA_ACCESS Block* FreeList::FindFit(std::size_t size,
+                                                      std::size_t align) const {
   for (Block* block = head_; block != nullptr; block = NextOf(block)) {
     if (PlaceAligned(block, size, align) != nullptr) return block;
   }

@@ -40,7 +40,8 @@ void SegregatedFreeList::Remove(Block* block) {
   }
 }
 
-Block* SegregatedFreeList::FindFit(std::size_t size, std::size_t align) const {
+RUSTY_MALLOC_METADATA_ACCESS Block* SegregatedFreeList::FindFit(
+    std::size_t size, std::size_t align) const {
   const SizeClass own = ClassOf(size);
   if (own.first < kFirstLevels) {
     Block* head = lists_[own.first][own.second].Front();
