@@ -6,10 +6,10 @@ which includes the moved header, so code written against the flat layout
 builds unchanged.
 """
 
-def forwarding_library(name, actual, hdr = None):
+def forwarding_library(name, actual, hdr = None, visibility = ["//visibility:public"]):
     native.cc_library(
         name = name,
         hdrs = [(hdr or name) + ".h"],
-        visibility = ["//visibility:public"],
+        visibility = visibility,
         deps = [actual],
     )

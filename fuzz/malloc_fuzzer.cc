@@ -1,10 +1,11 @@
 // The drop-in's C interface and operator new/delete semantics
-// (allocator/c_api.h), instantiated on a local per-thread allocator and
-// checked against a model: glibc's errno and return-value corners, alignment,
-// usable sizes, calloc's zeroing, realloc keeping contents, and no two live
-// blocks overlapping. A local heap, because the fuzzer's process runs on the
-// sanitizer's malloc; one heap for the whole run, because building a
-// PerThreadMalloc costs more than most inputs take to run.
+// (allocator/drop_in/c_api.h and operator_new.h), instantiated on a local
+// per-thread allocator and checked against a model: glibc's errno and
+// return-value corners, alignment, usable sizes, calloc's zeroing, realloc
+// keeping contents, and no two live blocks overlapping. A local heap, because
+// the fuzzer's process runs on the sanitizer's malloc; one heap for the whole
+// run, because building a PerThreadMalloc costs more than most inputs take to
+// run.
 //
 // A few operations act at scale (up to thousands of blocks, a block grown
 // through many doublings), so short inputs reach whole pages, chunks and the

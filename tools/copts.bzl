@@ -8,10 +8,15 @@ own options and are not held to these warnings.
 RUSTY_MALLOC_COPTS = [
     "-Wall",
     "-Wextra",
-    "-Werror",
 ] + select({
+    # This repository's .bazelrc turns warnings into errors; a workspace
+    # that depends on our targets, with another compiler's new warnings,
+    # does not inherit that.
+    "//tools:werror": ["-Werror"],
+    "//conditions:default": [],
+}) + select({
     # Checks the locks' Abseil annotations (ABSL_GUARDED_BY and the rest);
     # g++ has no such analysis.
-    "@bazel_tools//tools/cpp:clang": ["-Wthread-safety"],
+    "//tools:clang": ["-Wthread-safety"],
     "//conditions:default": [],
 })

@@ -4,9 +4,10 @@
 namespace rusty_malloc {
 
 // Bugs planted on purpose, so tools/check_planted_bugs.sh can prove that the
-// fuzzers find each one. Every site is an `if (Planted(...))`:
-// compiled (and so kept honest) in every build, dead code unless the build
-// names the bug with -DRUSTY_MALLOC_PLANTED_BUG=<enumerator>.
+// fuzzers find each one. Every site tests Planted(...) in ordinary code (an
+// `if` or a conditional expression, never the preprocessor): compiled, and
+// so kept honest, in every build, and dead code unless the build names the
+// bug with -DRUSTY_MALLOC_PLANTED_BUG=<enumerator>.
 enum class PlantedBug {
   kNone,
   // Contiguous heap.

@@ -11,7 +11,7 @@
 namespace rusty_malloc {
 
 // The heap behind the drop-in malloc and operator new, chosen per build
-// variant (tools/malloc_variant.bzl):
+// variant (malloc_variant.bzl):
 //   default: the per-thread allocator on mmap'd chunks;
 //   RUSTY_MALLOC_GLOBAL_LOCKED: the locked allocator, segregated fit, on one
 //     64 GiB mmap reservation;

@@ -1,6 +1,6 @@
 // Every form of operator new and delete on the global heap. new throws
 // std::bad_alloc after giving the new-handler its chance, as the standard
-// requires; the nothrow forms return nullptr instead (allocator/c_api.h).
+// requires; the nothrow forms return nullptr instead (operator_new.h).
 
 #include <cstddef>
 #include <new>

@@ -43,7 +43,7 @@ class MmapChunkSource {
   MmapChunkSource& operator=(const MmapChunkSource&) = delete;
   ~MmapChunkSource();
 
-  void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_);
+  [[nodiscard]] void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_);
   void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const {
     // The acquire load comes first: it makes reserved_, stored before
@@ -84,7 +84,7 @@ class GrowerChunkSource {
       : grower_(std::move(grower)),
         lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
 
-  void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_) {
+  [[nodiscard]] void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_) {
     absl::base_internal::SpinLockHolder hold(&lock_);
     if (released_ != nullptr) {
       void* chunk = released_;

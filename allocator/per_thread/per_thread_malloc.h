@@ -13,7 +13,8 @@
 #include "allocator/common/heap_report.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/realloc_by_moving.h"
-#include "allocator/contiguous/raw_malloc.h"
+#include "allocator/contiguous/alignment.h"
+#include "allocator/contiguous/header.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/free_block.h"
@@ -75,11 +76,11 @@ class PerThreadMalloc {
 
   [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
                                  std::size_t align = kGranule);
-  std::size_t UsableSize(void* ptr) {
+  [[nodiscard]] std::size_t UsableSize(void* ptr) {
     if (!source_.Contains(ptr)) return medium_.UsableSize(ptr);
     return CheckedSmallBlock(ptr)->block_size;
   }
-  bool IsLiveBlock(const void* ptr) {
+  [[nodiscard]] bool IsLiveBlock(const void* ptr) {
     if (!source_.Contains(ptr)) return medium_.IsLiveBlock(ptr);
     const PageInfo* page = PageOf(ptr);
     return page->size_class >= 0 && OnBlockBoundary(*page, ptr) &&
@@ -89,9 +90,9 @@ class PerThreadMalloc {
   // Walks every heap's chunks and pages, and the medium heap, and names the
   // first broken invariant. Only meaningful while no other thread allocates
   // or frees (e.g. after joining them).
-  HeapReport Verify();
+  [[nodiscard]] HeapReport Verify();
   // Also for quiescent moments. heap_bytes counts whole chunks.
-  HeapStats Stats();
+  [[nodiscard]] HeapStats Stats();
   // How many thread heaps exist (live and abandoned): a measure of adoption.
   std::size_t HeapCount() { return binding_.HeapCount(); }
 

@@ -82,7 +82,7 @@ class ThreadHeap {
 
   // The first broken invariant of this heap's chunks, pages and queues. Only
   // while no thread allocates or frees in it.
-  HeapReport Verify() const;
+  [[nodiscard]] HeapReport Verify() const;
   // Adds this heap's chunks and blocks to `stats`; when Verify may be called.
   void AddStats(HeapStats& stats) const;
 

@@ -1,0 +1,1 @@
+#include "allocator/drop_in/c_api.h"  // IWYU pragma: export

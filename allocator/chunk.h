@@ -1,0 +1,1 @@
+#include "allocator/per_thread/chunk.h"  // IWYU pragma: export

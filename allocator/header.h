@@ -1,0 +1,1 @@
+#include "allocator/contiguous/header.h"  // IWYU pragma: export

@@ -1,0 +1,1 @@
+#include "allocator/common/planted_bug.h"  // IWYU pragma: export

@@ -1,0 +1,1 @@
+#include "allocator/per_thread/size_classes.h"  // IWYU pragma: export

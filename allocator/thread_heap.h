@@ -1,0 +1,1 @@
+#include "allocator/per_thread/thread_heap.h"  // IWYU pragma: export
