@@ -16,6 +16,9 @@ namespace rusty_malloc {
 
 // Why `ptr` is not a live block of `heap`, or nullptr if it is one.
 [[nodiscard]] inline const char* WhyNotLive(HeapExtent heap, const void* ptr) {
+  static constexpr char kNotAStart[] =
+      "pointer is not the start of a block of this heap, or the block's "
+      "header was overwritten";
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
   const auto base = reinterpret_cast<std::uintptr_t>(heap.base);
   const std::uintptr_t end = base + heap.size;
@@ -31,14 +34,12 @@ namespace rusty_malloc {
   // into a payload passes only if user data forges two tags.
   if (!block->HasValidTag() || block->Size() < kMinBlockSize ||
       block->Size() > end - address) {
-    return "pointer is not the start of a block of this heap, or the block's "
-           "header was overwritten";
+    return kNotAStart;
   }
   if (block->IsFree()) return "double free, or use of a freed block";
   const Block* next = block->Next();
   if (!next->HasValidTag() || next->IsPrevFree()) {
-    return "pointer is not the start of a block of this heap, or the block's "
-           "header was overwritten";
+    return kNotAStart;
   }
   return nullptr;
 }

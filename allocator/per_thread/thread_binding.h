@@ -119,10 +119,10 @@ class ThreadBinding {
   // 0 until the first thread asks for a heap.
   std::atomic<std::uint64_t> id_{0};
   pthread_key_t key_{};  // Created under lock_ before id_ publishes it.
-  HeapMapper mapper_ ABSL_GUARDED_BY(lock_) = nullptr;  // MapHeapMemory.
-  Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;        // Every heap.
-  Heap* abandoned_ ABSL_GUARDED_BY(lock_) = nullptr;    // Their thread exited.
-  Heap* orphans_ ABSL_GUARDED_BY(lock_) = nullptr;      // Left by fork().
+  HeapMapper mapper_ ABSL_GUARDED_BY(lock_) = &MapHeapMemory;
+  Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;      // Every heap.
+  Heap* abandoned_ ABSL_GUARDED_BY(lock_) = nullptr;  // Their thread exited.
+  Heap* orphans_ ABSL_GUARDED_BY(lock_) = nullptr;    // Left by fork().
   std::size_t heap_count_ ABSL_GUARDED_BY(lock_) = 0;
 };
 
@@ -161,8 +161,7 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
 
 template <ChunkSource S>
 ThreadHeap<S>* ThreadBinding<S>::NewHeap(S* source) {
-  void* memory =
-      mapper_ == nullptr ? MapHeapMemory(sizeof(Heap)) : mapper_(sizeof(Heap));
+  void* memory = mapper_(sizeof(Heap));
   if (memory == nullptr) return nullptr;
   Heap* heap = new (memory) Heap(source);
   heap->owner = this;
