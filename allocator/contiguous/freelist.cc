@@ -25,8 +25,8 @@ void FreeList::Remove(Block* block) {
   if (next != nullptr) LinksOf(next)->SetPrev(prev);
 }
 
-RUSTY_MALLOC_METADATA_ACCESS Block* FreeList::FindFit(std::size_t size,
-                                                      std::size_t align) const {
+RUSTY_MALLOC_UNCOVERED_WALK RUSTY_MALLOC_METADATA_ACCESS Block*
+FreeList::FindFit(std::size_t size, std::size_t align) const {
   for (Block* block = head_; block != nullptr; block = NextOf(block)) {
     if (PlaceAligned(block, size, align) != nullptr) return block;
   }
@@ -44,8 +44,8 @@ HeapReport FreeList::CheckLinks(std::size_t free_blocks,
   return {};
 }
 
-HeapReport FreeList::WalkLinks(std::size_t limit, IsFreeBlock is_free_block,
-                               std::size_t* count) const {
+RUSTY_MALLOC_UNCOVERED_WALK HeapReport FreeList::WalkLinks(
+    std::size_t limit, IsFreeBlock is_free_block, std::size_t* count) const {
   *count = 0;
   Block* prev = nullptr;
   for (Block* node = head_; node != nullptr; node = NextOf(node)) {

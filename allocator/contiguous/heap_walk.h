@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "allocator/common/heap_report.h"
+#include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/header.h"
 #include "allocator/contiguous/heap_extent.h"
 
@@ -18,7 +19,8 @@ namespace rusty_malloc {
 // Returns the first invariant found broken, having visited the blocks before
 // it. A heap with no bytes yet has no blocks and is intact.
 template <typename Visit>
-[[nodiscard]] HeapReport WalkHeap(HeapExtent heap, Visit visit) {
+[[nodiscard]] RUSTY_MALLOC_UNCOVERED_WALK HeapReport WalkHeap(HeapExtent heap,
+                                                              Visit visit) {
   if (heap.empty()) return {};
   if (heap.size < HeapExtent::kFrameBytes + kMinBlockSize) {
     return {"heap is smaller than its framing plus one block", heap.base};
@@ -70,7 +72,7 @@ template <typename Visit>
     low = reinterpret_cast<std::uintptr_t>(heap.FirstBlock());
     high = reinterpret_cast<std::uintptr_t>(heap.EndMarker());
   }
-  return [low, high](Block* node) {
+  return [low, high](Block* node) RUSTY_MALLOC_UNCOVERED_WALK {
     const auto at = reinterpret_cast<std::uintptr_t>(node);
     return at >= low && at < high && at % kGranule == kHeaderSize &&
            node->HasValidTag() && node->IsFree();

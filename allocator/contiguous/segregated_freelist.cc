@@ -72,8 +72,8 @@ RUSTY_MALLOC_METADATA_ACCESS Block* SegregatedFreeList::FindFit(
   return lists_[first][std::countr_zero(second)].Front();
 }
 
-HeapReport SegregatedFreeList::CheckLinks(std::size_t free_blocks,
-                                          IsFreeBlock is_free_block) const {
+RUSTY_MALLOC_UNCOVERED_WALK HeapReport SegregatedFreeList::CheckLinks(
+    std::size_t free_blocks, IsFreeBlock is_free_block) const {
   std::size_t total = 0;
   for (int first = 0; first < kFirstLevels; ++first) {
     for (int second = 0; second < kSecondLevels; ++second) {
@@ -81,7 +81,7 @@ HeapReport SegregatedFreeList::CheckLinks(std::size_t free_blocks,
       std::size_t count = 0;
       const HeapReport report = lists_[first][second].WalkLinks(
           free_blocks - total,
-          [&](Block* node) {
+          [&](Block* node) RUSTY_MALLOC_UNCOVERED_WALK {
             return is_free_block(node) && ClassOf(node->Size()) == c;
           },
           &count);
