@@ -3,6 +3,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <utility>
 
 namespace rusty_malloc {
@@ -18,6 +21,35 @@ std::size_t RoundUp(std::size_t n, std::size_t to) {
   return (n + to - 1) / to * to;
 }
 
+// ASan and TSan own the address space's layout (their shadows cover the
+// hint below, and TSan allows the program only a few ranges): there a lazy
+// reservation would rarely find room above it, so it reserves everything
+// at once, as before. Neither limit it serves (ulimit -v, mlockall) is one
+// a sanitized build runs under.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizerOwnsLayout = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizerOwnsLayout = true;
+#else
+constexpr bool kSanitizerOwnsLayout = false;
+#endif
+#else
+constexpr bool kSanitizerOwnsLayout = false;
+#endif
+
+// Where a lazily reserved heap asks to start: from 16 TiB up, one TiB apart
+// per grower, far above the program break and far below the kernel's
+// top-down mappings, so the addresses above it stay free to extend into.
+// Only a hint: where it is taken (a sanitizer's shadow, another heap), the
+// kernel picks and in-place growth may end sooner.
+void* Hint() {
+  static std::atomic<unsigned> next{0};
+  const unsigned slot = next.fetch_add(1, std::memory_order_relaxed) % 64;
+  return reinterpret_cast<void*>((std::uintptr_t{16} << 40) +
+                                 (std::uintptr_t{slot} << 40));
+}
+
 }  // namespace
 
 MmapGrower& MmapGrower::operator=(MmapGrower&& other) noexcept {
@@ -25,6 +57,7 @@ MmapGrower& MmapGrower::operator=(MmapGrower&& other) noexcept {
     if (base_ != nullptr) Unmap();
     reserve_bytes_ = other.reserve_bytes_;
     commit_step_ = other.commit_step_;
+    first_reserve_bytes_ = other.first_reserve_bytes_;
     base_ = std::exchange(other.base_, nullptr);
     reserved_ = std::exchange(other.reserved_, 0);
     committed_ = std::exchange(other.committed_, 0);
@@ -36,27 +69,53 @@ MmapGrower& MmapGrower::operator=(MmapGrower&& other) noexcept {
 void MmapGrower::Unmap() { munmap(base_, reserved_); }
 
 bool MmapGrower::Reserve() {
-  std::size_t bytes = RoundUp(reserve_bytes_, PageSize());
-  if (bytes == 0 || bytes < reserve_bytes_) return false;
+  const bool lazy =
+      first_reserve_bytes_ < reserve_bytes_ && !kSanitizerOwnsLayout;
+  const std::size_t want = lazy ? first_reserve_bytes_ : reserve_bytes_;
+  std::size_t bytes = RoundUp(want, PageSize());
+  if (bytes == 0 || bytes < want) return false;
   // Address space can be limited (ulimit -v, valgrind): settle for less,
   // halving down to a floor, rather than having no heap at all.
-  constexpr std::size_t kFloor = 16 << 20;
+  const std::size_t floor = lazy ? PageSize() : 16 << 20;
   for (;;) {
-    void* range = mmap(nullptr, bytes, PROT_NONE,
+    void* range = mmap(lazy ? Hint() : nullptr, bytes, PROT_NONE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (range != MAP_FAILED) {
       base_ = static_cast<std::byte*>(range);
       reserved_ = bytes;
       return true;
     }
-    if (bytes <= kFloor) return false;
+    if (bytes <= floor) return false;
     bytes = RoundUp(bytes / 2, PageSize());
   }
 }
 
+bool MmapGrower::Extend(std::size_t bytes) {
+  const std::size_t room = reserve_bytes_ - reserved_;
+  if (reserve_bytes_ <= reserved_ || bytes > room) return false;
+  std::size_t add = std::max(reserved_, RoundUp(bytes, PageSize()));
+  if (add > room) add = RoundUp(bytes, PageSize());
+  if (add > room) return false;
+  void* at = base_ + reserved_;
+  void* got = mmap(
+      at, add, PROT_NONE,
+      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (got == MAP_FAILED) return false;
+  if (got != at) {
+    // A kernel before 4.17 takes the flag for a hint.
+    munmap(got, add);
+    return false;
+  }
+  reserved_ += add;
+  return true;
+}
+
 std::size_t MmapGrower::Grow(std::size_t min_bytes) {
   if (base_ == nullptr && !Reserve()) return 0;
-  if (min_bytes > reserved_ - size_) return 0;
+  if (min_bytes > reserved_ - size_ &&
+      !Extend(min_bytes - (reserved_ - size_))) {
+    return 0;
+  }
   if (size_ + min_bytes > committed_) {
     std::size_t target = RoundUp(size_ + min_bytes, PageSize());
     const std::size_t stepped = RoundUp(committed_ + commit_step_, PageSize());

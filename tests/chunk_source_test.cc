@@ -1,6 +1,7 @@
 #include "allocator/per_thread/chunk_source.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -44,6 +45,55 @@ TEST(MmapChunkSourceTest,
   EXPECT_EQ(static_cast<unsigned char*>(again)[0], 0);  // MADV_DONTNEED.
   for (int i = 0; i < 3; ++i) EXPECT_NE(source.AllocateChunk(), nullptr);
   EXPECT_EQ(source.AllocateChunk(), nullptr);
+}
+
+// Whether the mapping holding `p` is readable and writable, from
+// /proc/self/maps.
+bool ReadWrite(const void* p) {
+  std::FILE* maps = std::fopen("/proc/self/maps", "r");
+  char line[512];
+  bool found = false;
+  bool rw = false;
+  const auto at = reinterpret_cast<std::uintptr_t>(p);
+  while (!found && std::fgets(line, sizeof(line), maps) != nullptr) {
+    unsigned long begin, end;
+    char perms[5];
+    if (std::sscanf(line, "%lx-%lx %4s", &begin, &end, perms) != 3) continue;
+    if (at >= begin && at < end) {
+      found = true;
+      rw = perms[0] == 'r' && perms[1] == 'w';
+    }
+  }
+  std::fclose(maps);
+  return rw;
+}
+
+// Regions come as they are needed (one chunk, then two, four, ...), each
+// inaccessible until a chunk of it is handed out, and Contains knows every
+// one of them.
+TEST(MmapChunkSourceTest, ReservesRegionsOnDemandAndCommitsChunksAsUsed) {
+  MmapChunkSource source;
+  std::set<void*> chunks;
+  void* last = nullptr;
+  for (int i = 0; i < 40; ++i) {
+    void* c = last = source.AllocateChunk();
+    ASSERT_NE(c, nullptr);
+    EXPECT_TRUE(Aligned(c));
+    EXPECT_TRUE(source.Contains(c));
+    EXPECT_TRUE(ReadWrite(c));
+    std::memset(c, 1, 64);
+    chunks.insert(c);
+  }
+  EXPECT_EQ(chunks.size(), 40u);
+  // Regions of 1, 2, 4, 8 and 16 chunks hold 31; the 40th chunk is the
+  // ninth of a sixth region of 16, whose tenth is reserved, not handed out.
+  void* reserved = static_cast<char*>(last) + kChunkSize;
+  EXPECT_EQ(chunks.count(reserved), 0u);
+  EXPECT_TRUE(source.Contains(reserved));
+  EXPECT_FALSE(ReadWrite(reserved));
+  int local = 0;
+  EXPECT_FALSE(source.Contains(&local));
+  EXPECT_FALSE(source.Contains(reinterpret_cast<void*>(~std::uintptr_t{0})));
 }
 
 TEST(GrowerChunkSourceTest, CarvesAlignedChunksFromAGrower) {

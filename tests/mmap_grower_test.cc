@@ -1,5 +1,6 @@
 #include "growers/mmap_grower.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -40,6 +41,46 @@ TEST(MmapGrowerTest, ReservesLazilyAndCommitsAsItGrows) {
   std::memset(grower.Base(), 0x42, grower.Size());
   // Past the committed end the reservation is not accessible yet.
   EXPECT_FALSE(IsReadWrite(grower.Base() + grower.Committed()));
+}
+
+// The medium heap's way: a small first reservation that doubles in place.
+TEST(MmapGrowerTest, ALazyReservationExtendsInPlace) {
+  MmapGrower grower(std::size_t{1} << 30, 64 * 1024, 1 << 20);
+  ASSERT_GT(grower.Grow(32), 0u);
+  if (grower.Reserved() != std::size_t{1} << 20) {
+    GTEST_SKIP() << "reserved at once (ASan and TSan own the layout)";
+  }
+  EXPECT_EQ(grower.Reserved(), std::size_t{1} << 20);
+  std::byte* const base = grower.Base();
+  base[0] = std::byte{7};
+  while (grower.Size() < (std::size_t{20} << 20)) {
+    ASSERT_GT(grower.Grow(std::size_t{3} << 20), 0u);
+  }
+  EXPECT_EQ(grower.Base(), base);
+  EXPECT_GE(grower.Reserved(), grower.Size());
+  EXPECT_LT(grower.Reserved(), std::size_t{64} << 20);  // Doubling, not 1 GiB.
+  EXPECT_EQ(base[0], std::byte{7});
+  std::memset(base, 0x42, grower.Size());
+  ASSERT_TRUE(grower.Shrink(grower.Size()));
+}
+
+// Where something else took the addresses above, growth stops cleanly.
+TEST(MmapGrowerTest, ALazyReservationStopsAtAddressesTaken) {
+  MmapGrower grower(std::size_t{1} << 30, 64 * 1024, 1 << 20);
+  ASSERT_GT(grower.Grow(32), 0u);
+  if (grower.Reserved() != std::size_t{1} << 20) {
+    GTEST_SKIP() << "reserved at once (ASan and TSan own the layout)";
+  }
+  std::byte* const above = grower.Base() + grower.Reserved();
+  void* taken = mmap(above, kPage, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (taken != above) GTEST_SKIP() << "the address above was not free";
+  const std::size_t size = grower.Size();
+  EXPECT_EQ(grower.Grow(std::size_t{2} << 20), 0u);
+  EXPECT_EQ(grower.Size(), size);
+  EXPECT_EQ(grower.Reserved(), std::size_t{1} << 20);
+  std::memset(grower.Base(), 0x42, grower.Size());
+  munmap(taken, kPage);
 }
 
 // Growing in place in general: the typed tests in grower_test.cc.

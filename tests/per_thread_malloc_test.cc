@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -12,6 +13,7 @@
 #include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/rusty_malloc.h"
 #include "allocator/drop_in/c_api.h"
+#include "allocator/large/large_heap.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/medium_heap.h"
@@ -66,6 +68,66 @@ TYPED_TEST(PerThreadMallocTest, LargerSizesAndAlignmentsGoToTheMediumHeap) {
   heap.Deallocate(aligned_big);
   ExpectIntact(heap);
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+TYPED_TEST(PerThreadMallocTest, LargeSizesAreMappingsOfTheirOwn) {
+  auto& heap = this->heap();
+  LargeHeap& large = heap.medium().large();
+  const std::size_t size = DefaultMediumHeap::kLargeMin;
+  auto* p = static_cast<unsigned char*>(heap.Allocate(size));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(large.UsableSize(p), size);
+  EXPECT_EQ(heap.UsableSize(p), size);
+  EXPECT_TRUE(heap.IsLiveBlock(p));
+  FillPattern(p, size, 1);
+  // Grown by the kernel, contents kept.
+  p = static_cast<unsigned char*>(heap.Reallocate(p, 8 * size));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(large.UsableSize(p), 8 * size);
+  EXPECT_EQ(FirstPatternMismatch(p, size, 1), size);
+  // Below the threshold it moves to the contiguous heap, then to a class.
+  p = static_cast<unsigned char*>(heap.Reallocate(p, size / 2));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(large.UsableSize(p), 0u);
+  EXPECT_FALSE(heap.source().Contains(p));
+  EXPECT_EQ(FirstPatternMismatch(p, size / 2, 1), size / 2);
+  p = static_cast<unsigned char*>(heap.Reallocate(p, 100));
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(heap.source().Contains(p));
+  EXPECT_EQ(FirstPatternMismatch(p, 100, 1), 100u);
+  heap.Deallocate(p);
+  // Page-aligned contiguous blocks are not taken for mappings.
+  void* aligned = heap.Allocate(100000, 4096);
+  ASSERT_NE(aligned, nullptr);
+  EXPECT_EQ(large.UsableSize(aligned), 0u);
+  EXPECT_TRUE(heap.IsLiveBlock(aligned));
+  heap.Deallocate(aligned);
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+// calloc's path: every kind of block (class, contiguous, mapping, kept
+// mapping) comes back zero after a previous block dirtied its memory.
+TYPED_TEST(PerThreadMallocTest, AllocateZeroedZeroesReusedMemory) {
+  auto& heap = this->heap();
+  for (std::size_t size :
+       {std::size_t{100}, std::size_t{5000}, std::size_t{40000},
+        std::size_t{300000}, std::size_t{4} << 20}) {
+    for (int round = 0; round < 2; ++round) {
+      auto* dirty = static_cast<unsigned char*>(heap.Allocate(size));
+      ASSERT_NE(dirty, nullptr);
+      std::memset(dirty, 0xab, size);
+      heap.Deallocate(dirty);
+      auto* zero = static_cast<unsigned char*>(heap.AllocateZeroed(size));
+      ASSERT_NE(zero, nullptr);
+      for (std::size_t i = 0; i < size; ++i) {
+        ASSERT_EQ(zero[i], 0) << "size " << size << " byte " << i;
+      }
+      std::memset(zero, 0xcd, size);
+      heap.Deallocate(zero);
+    }
+  }
+  ExpectIntact(heap);
 }
 
 TYPED_TEST(PerThreadMallocTest, SameThreadFreeIsReusedFirst) {
@@ -240,6 +302,42 @@ TYPED_TEST(PerThreadMallocDeathTest, ForeignAndInteriorPointersAbort) {
   EXPECT_DEATH(heap.Deallocate(outside), "not allocated by this heap");
   EXPECT_DEATH(heap.Deallocate(p + 16), "not a block of this heap");
   EXPECT_DEATH(heap.Deallocate(p + kPageSize * 3), "not a block of this heap");
+}
+
+std::size_t ResidentBytes() {
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  unsigned long size = 0, resident = 0;
+  if (statm != nullptr) {
+    if (std::fscanf(statm, "%lu %lu", &size, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  return resident * 4096;
+}
+
+// A calloc of 1 GiB writes nothing: its mapping is known to be zero.
+TEST(PerThreadMallocLargeTest, AHugeZeroedBlockTouchesNoPages) {
+  PerThreadMalloc<MmapChunkSource> heap;
+  const std::size_t before = ResidentBytes();
+  auto* p =
+      static_cast<unsigned char*>(heap.AllocateZeroed(std::size_t{1} << 30));
+  ASSERT_NE(p, nullptr);
+  EXPECT_LT(ResidentBytes(), before + (std::size_t{64} << 20));
+  EXPECT_EQ(p[0] | p[(std::size_t{1} << 30) - 1], 0);
+  heap.Deallocate(p);
+}
+
+// A freed 1 GiB block goes back to the OS even with a block above it.
+TEST(PerThreadMallocLargeTest, AFreedHugeBlockLeavesNothingResident) {
+  PerThreadMalloc<MmapChunkSource> heap;
+  const std::size_t before = ResidentBytes();
+  auto* huge = static_cast<unsigned char*>(heap.Allocate(std::size_t{1} << 30));
+  ASSERT_NE(huge, nullptr);
+  std::memset(huge, 1, std::size_t{1} << 30);
+  void* above = heap.Allocate(40 << 10);
+  ASSERT_NE(above, nullptr);
+  heap.Deallocate(huge);
+  EXPECT_LT(ResidentBytes(), before + (std::size_t{64} << 20));
+  heap.Deallocate(above);
 }
 
 // A medium heap other than the default: the locked allocator on a caller's

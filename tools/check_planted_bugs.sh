@@ -23,6 +23,9 @@ cases=(
   "kCollectForgetsCount per_thread_lifecycle_fuzzer fuzz"
   "kChunkReleasedInUse per_thread_lifecycle_fuzzer fuzz"
   "kCallocSkipsZeroing malloc_fuzzer fuzz"
+  "kKeptMappingCountsAsZero malloc_fuzzer fuzz"
+  "kKeptMappingCountsAsZero large_heap_fuzzer fuzz"
+  "kShiftStopsAtFirstStay large_heap_fuzzer fuzz"
 )
 if [[ $# -gt 0 ]]; then
   # Only the named bugs.

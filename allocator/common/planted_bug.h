@@ -21,6 +21,9 @@ enum class PlantedBug {
   kRetiredPageLeftQueued,  // A retired page stays in its size-class queue.
   kCollectForgetsCount,    // Collect takes blocks back but not their count.
   kChunkReleasedInUse,     // A chunk is released with one page still in use.
+  // Large blocks.
+  kKeptMappingCountsAsZero,  // A reused mapping is reported as zeroed.
+  kShiftStopsAtFirstStay,    // Deletion stops shifting at an entry at home.
   // C front end.
   kCallocSkipsZeroing,  // calloc trusts reused memory above a page to be 0.
 };

@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "absl/base/optimization.h"
-#include "allocator/common/planted_bug.h"
+#include "allocator/common/zero_fill.h"
 #include "allocator/drop_in/c_api_checks.h"
 
 namespace rusty_malloc::c_api {
@@ -57,15 +57,18 @@ template <typename Heap>
     errno = ENOMEM;
     return nullptr;
   }
-  void* p = AllocateOrNoMemory(heap, bytes, kMallocAlignment);
-  // Reused blocks hold old data, and a heap may recycle its memory without
-  // returning it to the OS, so even large blocks are not known to be zero.
-  if (p == nullptr) return p;
-  if (Planted(PlantedBug::kCallocSkipsZeroing)) {
-    if (bytes > 4096) return p;
+  // A heap that knows which of its memory is fresh from the OS zeroes only
+  // the rest; for any other, reused blocks hold old data, so every block is
+  // written.
+  if constexpr (requires { heap.AllocateZeroed(bytes); }) {
+    void* p = heap.AllocateZeroed(bytes);
+    if (ABSL_PREDICT_FALSE(p == nullptr)) errno = ENOMEM;
+    return p;
+  } else {
+    void* p = AllocateOrNoMemory(heap, bytes, kMallocAlignment);
+    if (p != nullptr) ZeroFill(p, bytes);
+    return p;
   }
-  std::memset(p, 0, bytes);
-  return p;
 }
 
 template <typename Heap>
@@ -137,6 +140,19 @@ template <typename Heap>
 template <typename Heap>
 [[nodiscard]] inline std::size_t MallocUsableSize(Heap& heap, void* ptr) {
   return ptr == nullptr ? 0 : heap.UsableSize(ptr);
+}
+
+// glibc's malloc_trim: gives free memory back to the OS now, where the heap
+// keeps some for reuse; 1 if it could, 0 otherwise. `pad` (what to keep at
+// the top of glibc's heap) has no counterpart here.
+template <typename Heap>
+inline int MallocTrim(Heap& heap, std::size_t /*pad*/) {
+  if constexpr (requires { heap.ReleaseFreeMemory(); }) {
+    heap.ReleaseFreeMemory();
+    return 1;
+  } else {
+    return 0;
+  }
 }
 
 }  // namespace rusty_malloc::c_api

@@ -63,6 +63,8 @@ size_t malloc_usable_size(void* ptr) {
   return c_api::MallocUsableSize(TheGlobalHeap(), ptr);
 }
 
+int malloc_trim(size_t pad) { return c_api::MallocTrim(TheGlobalHeap(), pad); }
+
 int rusty_malloc_owns(const void* ptr) {
   return ptr != nullptr && TheGlobalHeap().IsLiveBlock(ptr);
 }

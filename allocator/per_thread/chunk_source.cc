@@ -4,52 +4,93 @@
 
 namespace rusty_malloc {
 
+using absl::base_internal::SpinLockHolder;
+
 MmapChunkSource::~MmapChunkSource() {
-  if (mapping_ != 0) munmap(reinterpret_cast<void*>(mapping_), mapped_);
+  map_.ForEachChunk([](std::uintptr_t chunk) {
+    munmap(reinterpret_cast<void*>(chunk), kChunkSize);
+  });
+  if (released_ != nullptr) {
+    munmap(released_, released_capacity_ * sizeof(std::uintptr_t));
+  }
+}
+
+bool MmapChunkSource::ReserveRegion() {
+  // Fewer where address space is short (ulimit -v), and never more than
+  // the limit leaves.
+  std::size_t chunks = next_region_chunks_;
+  if (limit_chunks_ - carved_ < chunks) chunks = limit_chunks_ - carved_;
+  for (; chunks > 0; chunks /= 2) {
+    // One chunk more pays for aligning the region; its ends go back.
+    const std::size_t bytes = (chunks + 1) * kChunkSize;
+    void* range = mmap(nullptr, bytes, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (range == MAP_FAILED) continue;
+    const auto begin = reinterpret_cast<std::uintptr_t>(range);
+    const std::uintptr_t first = (begin + kChunkSize - 1) & ~(kChunkSize - 1);
+    const std::uintptr_t end = first + chunks * kChunkSize;
+    if (first != begin) munmap(range, first - begin);
+    if (begin + bytes != end) {
+      munmap(reinterpret_cast<void*>(end), begin + bytes - end);
+    }
+    if (!map_.Mark(first, chunks)) {
+      munmap(reinterpret_cast<void*>(first), chunks * kChunkSize);
+      return false;
+    }
+    next_ = first;
+    region_end_ = end;
+    if (next_region_chunks_ < kRegionChunks) next_region_chunks_ *= 2;
+    return true;
+  }
+  return false;
 }
 
 void* MmapChunkSource::AllocateChunk() {
-  absl::base_internal::SpinLockHolder hold(&lock_);
+  SpinLockHolder hold(&lock_);
   if (released_count_ > 0) {
-    const std::uint32_t index = released_[--released_count_];
-    return reinterpret_cast<void*>(begin_.load(std::memory_order_relaxed) +
-                                   index * kChunkSize);
+    return reinterpret_cast<void*>(released_[--released_count_]);
   }
-  if (mapping_ == 0) {
-    // One extra chunk of address space pays for aligning the range. Untouched
-    // pages of a MAP_NORESERVE mapping cost no memory. Where address space
-    // is limited (ulimit -v, valgrind), settle for less, down to 4 chunks.
-    std::size_t want = reserve_bytes_ / kChunkSize * kChunkSize;
-    void* range = MAP_FAILED;
-    for (;;) {
-      range = mmap(nullptr, want + kChunkSize, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (range != MAP_FAILED || want <= 4 * kChunkSize) break;
-      want = want / 2 / kChunkSize * kChunkSize;
-    }
-    if (range == MAP_FAILED) return nullptr;
-    mapping_ = reinterpret_cast<std::uintptr_t>(range);
-    mapped_ = want + kChunkSize;
-    reserved_.store(want, std::memory_order_relaxed);
-    begin_.store((mapping_ + kChunkSize - 1) & ~(kChunkSize - 1),
-                 std::memory_order_release);
-  }
-  if ((next_unused_ + 1) * kChunkSize >
-      reserved_.load(std::memory_order_relaxed)) {
+  if (carved_ == limit_chunks_) return nullptr;
+  if (next_ == region_end_ && !ReserveRegion()) return nullptr;
+  // Committed only now: a reserved region is inaccessible until used.
+  if (mprotect(reinterpret_cast<void*>(next_), kChunkSize,
+               PROT_READ | PROT_WRITE) != 0) {
     return nullptr;
   }
-  return reinterpret_cast<void*>(begin_.load(std::memory_order_relaxed) +
-                                 next_unused_++ * kChunkSize);
+  ++carved_;
+  const std::uintptr_t chunk = next_;
+  next_ += kChunkSize;
+  return reinterpret_cast<void*>(chunk);
+}
+
+bool MmapChunkSource::PushReleased(std::uintptr_t chunk) {
+  if (released_count_ == released_capacity_) {
+    const std::size_t capacity = released_capacity_ == 0
+                                     ? 4096 / sizeof(std::uintptr_t)
+                                     : 2 * released_capacity_;
+    void* room =
+        mmap(nullptr, capacity * sizeof(std::uintptr_t), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (room == MAP_FAILED) return false;
+    auto* grown = static_cast<std::uintptr_t*>(room);
+    for (std::size_t i = 0; i < released_count_; ++i) grown[i] = released_[i];
+    if (released_ != nullptr) {
+      munmap(released_, released_capacity_ * sizeof(std::uintptr_t));
+    }
+    released_ = grown;
+    released_capacity_ = capacity;
+  }
+  released_[released_count_++] = chunk;
+  return true;
 }
 
 void MmapChunkSource::ReleaseChunk(void* chunk) {
   // Give the memory back now; the address range stays ours for reuse.
   madvise(chunk, kChunkSize, MADV_DONTNEED);
-  absl::base_internal::SpinLockHolder hold(&lock_);
-  released_[released_count_++] =
-      static_cast<std::uint32_t>((reinterpret_cast<std::uintptr_t>(chunk) -
-                                  begin_.load(std::memory_order_relaxed)) /
-                                 kChunkSize);
+  SpinLockHolder hold(&lock_);
+  // With no room to remember it, the chunk stays ours but unused: its
+  // memory is back with the OS already, so only its address space is lost.
+  static_cast<void>(PushReleased(reinterpret_cast<std::uintptr_t>(chunk)));
 }
 
 }  // namespace rusty_malloc

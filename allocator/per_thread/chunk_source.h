@@ -10,6 +10,7 @@
 #include "absl/base/internal/spinlock.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/per_thread/chunk.h"
+#include "allocator/per_thread/chunk_map.h"
 #include "growers/grower.h"
 
 namespace rusty_malloc {
@@ -28,16 +29,22 @@ concept ChunkSource = requires(S& s, void* chunk, const void* p) {
   { s.Contains(p) } -> std::same_as<bool>;
 };
 
-// Chunks from one reserved range of address space, so Contains is two
-// compares. Released chunks are decommitted (MADV_DONTNEED) and reused first.
+// Chunks from regions of address space reserved as they are needed, each
+// inaccessible (PROT_NONE) until a chunk of it is handed out, so untouched
+// reservations cost nothing under mlockall and little under ulimit -v, and
+// there is no ceiling below what the OS gives. Contains asks a ChunkMap: two
+// loads, no lock. Released chunks are decommitted (MADV_DONTNEED) and
+// reused first.
 class MmapChunkSource {
  public:
-  static constexpr std::size_t kMaxReserve = std::size_t{64} << 30;
+  // Regions start at one chunk and double up to this (64 MiB), so a small
+  // program reserves little and a big one reserves rarely.
+  static constexpr std::size_t kRegionChunks = 16;
 
-  // `reserve_bytes` (at most kMaxReserve) bounds the chunks' total size.
-  constexpr explicit MmapChunkSource(std::size_t reserve_bytes = kMaxReserve)
-      : reserve_bytes_(reserve_bytes < kMaxReserve ? reserve_bytes
-                                                   : kMaxReserve),
+  // `limit_bytes` bounds the chunks' total size (tests); by default only the
+  // OS does.
+  constexpr explicit MmapChunkSource(std::size_t limit_bytes = SIZE_MAX)
+      : limit_chunks_(limit_bytes / kChunkSize),
         lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
   MmapChunkSource(const MmapChunkSource&) = delete;
   MmapChunkSource& operator=(const MmapChunkSource&) = delete;
@@ -45,32 +52,29 @@ class MmapChunkSource {
 
   [[nodiscard]] void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_);
   void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_);
-  bool Contains(const void* p) const {
-    // The acquire load comes first: it makes reserved_, stored before
-    // begin_, visible. (The operands of < have no evaluation order.)
-    const std::uintptr_t begin = begin_.load(std::memory_order_acquire);
-    const auto at = reinterpret_cast<std::uintptr_t>(p);
-    return at - begin < reserved_.load(std::memory_order_relaxed);
-  }
+  bool Contains(const void* p) const { return map_.Contains(p); }
 
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
 
  private:
-  static constexpr std::size_t kMaxChunks = kMaxReserve / kChunkSize;
+  // Reserves a region and makes it the one chunks are carved from.
+  [[nodiscard]] bool ReserveRegion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  [[nodiscard]] bool PushReleased(std::uintptr_t chunk)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
 
-  std::size_t reserve_bytes_;
+  const std::size_t limit_chunks_;
   absl::base_internal::SpinLock lock_;
-  // Stored under lock_ when the range is mapped; read without it (Contains).
-  std::atomic<std::uintptr_t> begin_{0};
-  std::atomic<std::size_t> reserved_{0};
-  // Unaligned start of the mapping.
-  std::uintptr_t mapping_ ABSL_GUARDED_BY(lock_) = 0;
-  std::size_t mapped_ ABSL_GUARDED_BY(lock_) = 0;
-  std::size_t next_unused_ ABSL_GUARDED_BY(lock_) = 0;  // Chunks carved so far.
+  ChunkMap map_;  // Marked under lock_; read without it (Contains).
+  std::size_t carved_ ABSL_GUARDED_BY(lock_) = 0;  // Chunks handed out new.
+  // The current region's next chunk and end.
+  std::uintptr_t next_ ABSL_GUARDED_BY(lock_) = 0;
+  std::uintptr_t region_end_ ABSL_GUARDED_BY(lock_) = 0;
+  std::size_t next_region_chunks_ ABSL_GUARDED_BY(lock_) = 1;
+  // Released chunks, on memory of the source's own (it serves malloc).
+  std::uintptr_t* released_ ABSL_GUARDED_BY(lock_) = nullptr;
   std::size_t released_count_ ABSL_GUARDED_BY(lock_) = 0;
-  // Indexes of released chunks.
-  std::uint32_t released_[kMaxChunks] ABSL_GUARDED_BY(lock_) = {};
+  std::size_t released_capacity_ ABSL_GUARDED_BY(lock_) = 0;
 };
 
 static_assert(ChunkSource<MmapChunkSource>);

@@ -1,13 +1,21 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_PER_THREAD_MEDIUM_HEAP_H_
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_MEDIUM_HEAP_H_
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 
+#include "absl/base/optimization.h"
+#include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
+#include "allocator/common/realloc_by_moving.h"
+#include "allocator/common/zero_fill.h"
+#include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/raw_malloc.h"
 #include "allocator/contiguous/rusty_malloc.h"
 #include "allocator/contiguous/segregated_freelist.h"
+#include "allocator/large/large_heap.h"
 #include "growers/mmap_grower.h"
 
 namespace rusty_malloc {
@@ -29,24 +37,133 @@ concept MediumHeap = std::default_initializable<M> &&
   { heap.Stats() } -> std::same_as<HeapStats>;
 };
 
-// The default: the original design's heap, segregated fit, on a 64 GiB
-// reservation committed 1 MiB at a time.
-class DefaultMediumHeap : public RustyMalloc<MmapGrower, SegregatedFreeList> {
+// The default. Blocks of kLargeMin bytes and up (aligned to a page at most)
+// are mappings of their own (LargeHeap): freed to the OS, resized by the
+// kernel, and zero when fresh. The rest live in the original design's heap,
+// segregated fit, whose reservation starts at 4 MiB and doubles in place as
+// it fills (up to 64 GiB), committed 1 MiB at a time. Each takes the other's
+// blocks when it cannot: a large block when the OS refuses a mapping, a
+// medium one (of at most page alignment) when the contiguous heap cannot
+// grow in place any further.
+class DefaultMediumHeap {
  public:
+  using Contiguous = RustyMalloc<MmapGrower, SegregatedFreeList>;
+  static constexpr std::size_t kLargeMin = std::size_t{256} << 10;
+
   constexpr DefaultMediumHeap()
-      : RustyMalloc(MmapGrower(std::size_t{64} << 30, 1 << 20), Options()) {}
+      : contiguous_(MmapGrower(std::size_t{64} << 30, 1 << 20, 4 << 20),
+                    ContiguousOptions()) {}
+  DefaultMediumHeap(const DefaultMediumHeap&) = delete;
+  DefaultMediumHeap& operator=(const DefaultMediumHeap&) = delete;
+
+  [[nodiscard]] void* Allocate(std::size_t size, std::size_t align) {
+    bool zeroed;
+    return Allocate(size, align, &zeroed);
+  }
+  // Allocate with every byte zero, writing only memory that may be dirty.
+  [[nodiscard]] void* AllocateZeroed(std::size_t size, std::size_t align) {
+    bool zeroed;
+    void* block = Allocate(size, align, &zeroed);
+    if (block != nullptr && !zeroed) ZeroFill(block, size);
+    return block;
+  }
+  void Deallocate(void* ptr) {
+    if (MaybeLarge(ptr) && large_.TryDeallocate(ptr)) return;
+    contiguous_.Deallocate(ptr);
+  }
+  [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
+                                 std::size_t align);
+  [[nodiscard]] std::size_t UsableSize(void* ptr) {
+    const std::size_t large = MaybeLarge(ptr) ? large_.UsableSize(ptr) : 0;
+    return large != 0 ? large : contiguous_.UsableSize(ptr);
+  }
+  [[nodiscard]] bool IsLiveBlock(const void* ptr) {
+    return (MaybeLarge(ptr) && large_.UsableSize(ptr) != 0) ||
+           contiguous_.IsLiveBlock(ptr);
+  }
+  [[nodiscard]] HeapReport Verify() {
+    const HeapReport report = contiguous_.Verify();
+    return report.ok() ? large_.Verify() : report;
+  }
+  [[nodiscard]] HeapStats Stats();
+  // Gives cached free memory back to the OS now (malloc_trim).
+  void ReleaseFreeMemory() { large_.ReleaseCached(); }
+
+  void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    contiguous_.LockForFork();
+    large_.LockForFork();
+  }
+  void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    large_.UnlockAfterFork();
+    contiguous_.UnlockAfterFork();
+  }
+
+  Contiguous& contiguous() { return contiguous_; }
+  LargeHeap& large() { return large_; }
 
  private:
-  // Blocks here are 32 KiB to megabytes: trimming at RawMalloc's default
+  static bool GoesLarge(std::size_t size, std::size_t align) {
+    return size >= kLargeMin && align <= LargeHeap::kOsPage;
+  }
+  // Mappings start on a page; a contiguous block rarely does.
+  static bool MaybeLarge(const void* ptr) {
+    return reinterpret_cast<std::uintptr_t>(ptr) % LargeHeap::kOsPage == 0;
+  }
+  void* Allocate(std::size_t size, std::size_t align, bool* zeroed) {
+    if (GoesLarge(size, align)) {
+      void* block = large_.Allocate(size, zeroed);
+      if (block != nullptr) return block;
+    }
+    *zeroed = false;
+    void* block = contiguous_.Allocate(size, align);
+    if (ABSL_PREDICT_FALSE(block == nullptr) && !GoesLarge(size, align) &&
+        align <= LargeHeap::kOsPage && IsValidAlignment(align)) {
+      block = large_.Allocate(size, zeroed);
+    }
+    return block;
+  }
+  // Blocks here are 32 KiB to kLargeMin: trimming at RawMalloc's default
   // 1 MiB would shrink and regrow the heap (two syscalls, under the lock) on
-  // every few large frees.
-  static constexpr RawMallocOptions Options() {
+  // every few frees.
+  static constexpr RawMallocOptions ContiguousOptions() {
     RawMallocOptions options;
     options.trim_threshold = std::size_t{32} << 20;
     options.top_pad = std::size_t{8} << 20;
     return options;
   }
+
+  Contiguous contiguous_;
+  LargeHeap large_;
 };
+
+inline void* DefaultMediumHeap::Reallocate(void* ptr, std::size_t size,
+                                           std::size_t align) {
+  if (ptr == nullptr) return Allocate(size, align);
+  if (!IsValidAlignment(align)) return nullptr;
+  const std::size_t large = MaybeLarge(ptr) ? large_.UsableSize(ptr) : 0;
+  if (large != 0) {
+    if (GoesLarge(size, align)) return large_.Reallocate(ptr, size);
+    return ReallocByMoving(*this, ptr, large, size, align);
+  }
+  if (GoesLarge(size, align)) {
+    return ReallocByMoving(*this, ptr, contiguous_.UsableSize(ptr), size,
+                           align);
+  }
+  return contiguous_.Reallocate(ptr, size, align);
+}
+
+inline HeapStats DefaultMediumHeap::Stats() {
+  HeapStats stats = contiguous_.Stats();
+  const HeapStats large = large_.Stats();
+  stats.allocated_bytes += large.allocated_bytes;
+  stats.allocated_blocks += large.allocated_blocks;
+  stats.free_bytes += large.free_bytes;
+  stats.free_blocks += large.free_blocks;
+  stats.largest_free_block =
+      std::max(stats.largest_free_block, large.largest_free_block);
+  stats.heap_bytes += large.heap_bytes;
+  return stats;
+}
 
 static_assert(MediumHeap<DefaultMediumHeap>);
 

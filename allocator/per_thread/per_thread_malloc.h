@@ -13,6 +13,7 @@
 #include "allocator/common/heap_report.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/realloc_by_moving.h"
+#include "allocator/common/zero_fill.h"
 #include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/header.h"
 #include "allocator/per_thread/chunk.h"
@@ -74,8 +75,18 @@ class PerThreadMalloc {
     }
   }
 
+  // Allocate(size) with every byte zero. Memory the medium heap knows is
+  // fresh from the OS is not written again, so a huge calloc costs no pages.
+  [[nodiscard]] void* AllocateZeroed(std::size_t size);
   [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
                                  std::size_t align = kGranule);
+  // Gives the free memory the heaps keep for reuse back to the OS now, where
+  // the medium heap can (malloc_trim).
+  void ReleaseFreeMemory() {
+    if constexpr (requires { medium_.ReleaseFreeMemory(); }) {
+      medium_.ReleaseFreeMemory();
+    }
+  }
   [[nodiscard]] std::size_t UsableSize(void* ptr) {
     if (!source_.Contains(ptr)) return medium_.UsableSize(ptr);
     return CheckedSmallBlock(ptr)->block_size;
@@ -166,6 +177,16 @@ void* PerThreadMalloc<S, M>::AllocateOther(std::size_t size,
     if (block <= kSmallMax) return AllocateSmall(SizeClassOf(block));
   }
   return medium_.Allocate(size, align);
+}
+
+template <ChunkSource S, MediumHeap M>
+void* PerThreadMalloc<S, M>::AllocateZeroed(std::size_t size) {
+  if constexpr (requires { medium_.AllocateZeroed(size, kGranule); }) {
+    if (size > kSmallMax) return medium_.AllocateZeroed(size, kGranule);
+  }
+  void* block = Allocate(size);
+  if (block != nullptr) ZeroFill(block, size);
+  return block;
 }
 
 template <ChunkSource S, MediumHeap M>

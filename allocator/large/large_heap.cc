@@ -1,0 +1,257 @@
+#include "allocator/large/large_heap.h"
+
+#include <sys/mman.h>
+#include <time.h>
+
+#include <cerrno>
+
+#include "absl/base/optimization.h"
+#include "allocator/common/planted_bug.h"
+#include "allocator/common/sanitizer.h"
+
+namespace rusty_malloc {
+namespace {
+
+using absl::base_internal::SpinLockHolder;
+
+std::int64_t NowNs() {
+  timespec now;
+  // The coarse clock is a vDSO read with no syscall; its tick (a few ms) is
+  // far finer than a purge delay needs.
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+// `size` rounded up to whole pages, or 0 when that overflows or exceeds what
+// a mapping (and ptrdiff_t) can span.
+std::size_t MappingBytes(std::size_t size) {
+  constexpr std::size_t kMax = static_cast<std::size_t>(PTRDIFF_MAX) / 2;
+  if (size > kMax) return 0;
+  const std::size_t bytes =
+      (size + LargeHeap::kOsPage - 1) & ~(LargeHeap::kOsPage - 1);
+  return bytes == 0 ? LargeHeap::kOsPage : bytes;
+}
+
+}  // namespace
+
+LargeHeap::~LargeHeap() {
+  Unmaps unmaps;
+  {
+    SpinLockHolder hold(&lock_);
+    while (kept_count_ > 0) DropKept(kept_count_ - 1, unmaps);
+  }
+  unmaps.Run();
+  // Live blocks stay mapped: their owners may still use them.
+}
+
+void LargeHeap::Unmaps::Run() {
+  for (int i = 0; i < count; ++i) {
+    // ASan's shadow outlives the mapping: whoever maps these addresses
+    // next must not find them poisoned.
+    Unpoison(reinterpret_cast<void*>(list[i].begin), list[i].bytes);
+    munmap(reinterpret_cast<void*>(list[i].begin), list[i].bytes);
+  }
+  count = 0;
+}
+
+void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
+  const std::size_t bytes = MappingBytes(size);
+  if (bytes == 0) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  Unmaps unmaps;
+  std::uintptr_t begin = 0;
+  {
+    SpinLockHolder hold(&lock_);
+    ExpireKept(NowNs(), unmaps);
+    begin = TakeKept(bytes, unmaps);
+    if (begin != 0 && !live_.Insert(begin, bytes)) {
+      unmaps.Add(begin, bytes);
+      begin = 0;
+    }
+  }
+  unmaps.Run();
+  if (begin != 0) {
+    *zeroed = Planted(PlantedBug::kKeptMappingCountsAsZero);
+    return reinterpret_cast<void*>(begin);
+  }
+  void* fresh = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (fresh == MAP_FAILED) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  bool recorded;
+  {
+    SpinLockHolder hold(&lock_);
+    recorded = live_.Insert(reinterpret_cast<std::uintptr_t>(fresh), bytes);
+  }
+  if (!recorded) {
+    munmap(fresh, bytes);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  *zeroed = true;
+  return fresh;
+}
+
+bool LargeHeap::TryDeallocate(void* ptr) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(ptr);
+  Unmaps unmaps;
+  {
+    SpinLockHolder hold(&lock_);
+    const std::size_t bytes = live_.Erase(begin);
+    if (bytes == 0) return false;
+    const std::int64_t now = NowNs();
+    ExpireKept(now, unmaps);
+    Keep(begin, bytes, now, unmaps);
+  }
+  unmaps.Run();
+  return true;
+}
+
+std::size_t LargeHeap::UsableSize(const void* ptr) const {
+  SpinLockHolder hold(&lock_);
+  return live_.Find(reinterpret_cast<std::uintptr_t>(ptr));
+}
+
+void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(ptr);
+  const std::size_t bytes = MappingBytes(size);
+  std::size_t old_bytes;
+  {
+    SpinLockHolder hold(&lock_);
+    old_bytes = live_.Find(begin);
+    if (old_bytes == 0) return nullptr;
+    if (bytes == 0 || bytes == old_bytes) {
+      if (bytes == 0) errno = ENOMEM;
+      return bytes == 0 ? nullptr : ptr;
+    }
+    // Out of the table while the kernel moves it, so that a mapping another
+    // thread gets at the old address meanwhile is recorded alone. The block
+    // is the caller's: nobody else frees or resizes it.
+    live_.Erase(begin);
+  }
+  void* moved = mremap(ptr, old_bytes, bytes, MREMAP_MAYMOVE);
+  const bool ok = moved != MAP_FAILED;
+  if (!ok) errno = ENOMEM;
+  const auto now_at = ok ? reinterpret_cast<std::uintptr_t>(moved) : begin;
+  SpinLockHolder hold(&lock_);
+  // Cannot fail: the erase made room, and the table never shrinks.
+  static_cast<void>(live_.Insert(now_at, ok ? bytes : old_bytes));
+  return ok ? moved : nullptr;
+}
+
+void LargeHeap::ReleaseCached() {
+  Unmaps unmaps;
+  {
+    SpinLockHolder hold(&lock_);
+    while (kept_count_ > 0) DropKept(kept_count_ - 1, unmaps);
+  }
+  unmaps.Run();
+}
+
+std::uintptr_t LargeHeap::TakeKept(std::size_t bytes, Unmaps& unmaps) {
+  int best = -1;
+  for (int i = 0; i < kept_count_; ++i) {
+    if (kept_[i].bytes >= bytes &&
+        (best < 0 || kept_[i].bytes < kept_[best].bytes)) {
+      best = i;
+    }
+  }
+  if (best < 0) return 0;
+  const Kept kept = kept_[best];
+  Unpoison(reinterpret_cast<void*>(kept.begin), bytes);
+  kept_bytes_ -= kept.bytes;
+  kept_[best] = kept_[--kept_count_];
+  // A mapping is never handed out bigger than asked: the tail would stay
+  // resident for nothing.
+  if (kept.bytes > bytes) unmaps.Add(kept.begin + bytes, kept.bytes - bytes);
+  return kept.begin;
+}
+
+void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
+                     Unmaps& unmaps) {
+  if (bytes > options_.cache_entry_max || bytes > options_.cache_bytes_max) {
+    unmaps.Add(begin, bytes);
+    return;
+  }
+  // Make room: drop the oldest until this one fits the bounds.
+  while (kept_count_ == kCacheSlots ||
+         kept_bytes_ + bytes > options_.cache_bytes_max) {
+    int oldest = 0;
+    for (int i = 1; i < kept_count_; ++i) {
+      if (kept_[i].since_ns < kept_[oldest].since_ns) oldest = i;
+    }
+    DropKept(oldest, unmaps);
+  }
+  // Under ASan a use after free of a kept mapping is reported.
+  Poison(reinterpret_cast<void*>(begin), bytes);
+  kept_[kept_count_++] = {begin, bytes, now};
+  kept_bytes_ += bytes;
+}
+
+void LargeHeap::ExpireKept(std::int64_t now, Unmaps& unmaps) {
+  for (int i = kept_count_; i-- > 0;) {
+    if (now - kept_[i].since_ns >= options_.purge_delay_ns) DropKept(i, unmaps);
+  }
+}
+
+void LargeHeap::DropKept(int index, Unmaps& unmaps) {
+  unmaps.Add(kept_[index].begin, kept_[index].bytes);
+  kept_bytes_ -= kept_[index].bytes;
+  kept_[index] = kept_[--kept_count_];
+}
+
+RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
+  SpinLockHolder hold(&lock_);
+  HeapReport report;
+  live_.ForEach([&report](std::uintptr_t begin, std::size_t bytes) {
+    if (begin % kOsPage != 0 || bytes == 0 || bytes % kOsPage != 0) {
+      report = {"large mapping is not whole pages",
+                reinterpret_cast<const void*>(begin)};
+    }
+    return report.ok();
+  });
+  if (!report.ok()) return report;
+  std::size_t kept_bytes = 0;
+  for (int i = 0; i < kept_count_; ++i) {
+    const Kept& kept = kept_[i];
+    if (kept.begin % kOsPage != 0 || kept.bytes == 0 ||
+        kept.bytes % kOsPage != 0) {
+      return {"kept large mapping is not whole pages",
+              reinterpret_cast<const void*>(kept.begin)};
+    }
+    if (live_.Find(kept.begin) != 0) {
+      return {"large mapping is both live and kept for reuse",
+              reinterpret_cast<const void*>(kept.begin)};
+    }
+    kept_bytes += kept.bytes;
+  }
+  if (kept_bytes != kept_bytes_ || kept_bytes_ > options_.cache_bytes_max) {
+    return {"large mapping cache's byte count is off", nullptr};
+  }
+  return {};
+}
+
+RUSTY_MALLOC_UNCOVERED_WALK HeapStats LargeHeap::Stats() const {
+  SpinLockHolder hold(&lock_);
+  HeapStats stats;
+  live_.ForEach([&stats](std::uintptr_t, std::size_t bytes) {
+    stats.allocated_bytes += bytes;
+    ++stats.allocated_blocks;
+    return true;
+  });
+  for (int i = 0; i < kept_count_; ++i) {
+    stats.free_bytes += kept_[i].bytes;
+    ++stats.free_blocks;
+    if (kept_[i].bytes > stats.largest_free_block) {
+      stats.largest_free_block = kept_[i].bytes;
+    }
+  }
+  stats.heap_bytes = stats.allocated_bytes + stats.free_bytes;
+  return stats;
+}
+
+}  // namespace rusty_malloc

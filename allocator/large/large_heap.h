@@ -1,0 +1,109 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_LARGE_LARGE_HEAP_H_
+#define RUSTY_MALLOC_ALLOCATOR_LARGE_LARGE_HEAP_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/const_init.h"
+#include "absl/base/internal/spinlock.h"
+#include "absl/base/thread_annotations.h"
+#include "allocator/common/heap_report.h"
+#include "allocator/large/mapping_table.h"
+
+namespace rusty_malloc {
+
+struct LargeHeapOptions {
+  // A freed mapping up to this size is kept for reuse; a larger one goes
+  // back to the OS at once.
+  std::size_t cache_entry_max = std::size_t{32} << 20;
+  // Bound on the bytes kept for reuse; the oldest go first.
+  std::size_t cache_bytes_max = std::size_t{64} << 20;
+  // A kept mapping unused for this long goes back to the OS at the next
+  // call into the heap (or at ReleaseCached()).
+  std::int64_t purge_delay_ns = 1'000'000'000;
+};
+
+// Large blocks, each its own anonymous mapping: page-aligned, unmapped when
+// freed (after a short stay in a small cache, so that a loop of large
+// allocations does not pay two syscalls and a page fault per page each
+// time), grown and shrunk in place or moved by the kernel (mremap) rather
+// than copied, and known to be zero when fresh from the OS. Any size works
+// and nothing is reserved in advance, so the only limit is the OS's.
+// Thread-safe; every call takes one spin lock, and no syscall runs under it.
+class LargeHeap {
+ public:
+  static constexpr std::size_t kOsPage = 4096;
+
+  constexpr explicit LargeHeap(LargeHeapOptions options = {})
+      : options_(options),
+        lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
+  LargeHeap(const LargeHeap&) = delete;
+  LargeHeap& operator=(const LargeHeap&) = delete;
+  ~LargeHeap();
+
+  // A page-aligned block of at least `size` bytes, or nullptr (ENOMEM from
+  // the OS, or a size no mapping can have). `*zeroed` tells whether every
+  // byte of it is known to be zero (fresh from the OS) or may hold a
+  // previous block's data (reused from the cache).
+  [[nodiscard]] void* Allocate(std::size_t size, bool* zeroed)
+      ABSL_LOCKS_EXCLUDED(lock_);
+  // Frees `ptr` and returns true if it is a live block of this heap;
+  // otherwise returns false and changes nothing.
+  [[nodiscard]] bool TryDeallocate(void* ptr) ABSL_LOCKS_EXCLUDED(lock_);
+  // The block's usable size, or 0 when `ptr` is not a live block here.
+  [[nodiscard]] std::size_t UsableSize(const void* ptr) const
+      ABSL_LOCKS_EXCLUDED(lock_);
+  // Resizes the live block `ptr` to hold `size` bytes, keeping its
+  // contents: in place when the kernel can, moved by remapping otherwise.
+  // nullptr (the block unchanged) when the OS refuses.
+  [[nodiscard]] void* Reallocate(void* ptr, std::size_t size)
+      ABSL_LOCKS_EXCLUDED(lock_);
+  // Gives every kept mapping back to the OS now (malloc_trim).
+  void ReleaseCached() ABSL_LOCKS_EXCLUDED(lock_);
+
+  [[nodiscard]] HeapReport Verify() const ABSL_LOCKS_EXCLUDED(lock_);
+  // Live mappings are allocated blocks, kept ones free blocks.
+  [[nodiscard]] HeapStats Stats() const ABSL_LOCKS_EXCLUDED(lock_);
+
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
+  void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
+
+ private:
+  static constexpr int kCacheSlots = 16;
+  struct Kept {
+    std::uintptr_t begin;
+    std::size_t bytes;
+    std::int64_t since_ns;  // When it was freed.
+  };
+  // Mappings to unmap once the lock is dropped.
+  struct Unmaps {
+    Kept list[kCacheSlots + 1];
+    int count = 0;
+    void Add(std::uintptr_t begin, std::size_t bytes) {
+      list[count++] = {begin, bytes, 0};
+    }
+    void Run();
+  };
+
+  // Takes the smallest kept mapping of at least `bytes`; one more than
+  // `bytes` gives its tail back through `unmaps`.
+  std::uintptr_t TakeKept(std::size_t bytes, Unmaps& unmaps)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
+            Unmaps& unmaps) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // Moves kept mappings older than the purge delay to `unmaps`.
+  void ExpireKept(std::int64_t now, Unmaps& unmaps)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void DropKept(int index, Unmaps& unmaps) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+
+  const LargeHeapOptions options_;
+  mutable absl::base_internal::SpinLock lock_;
+  MappingTable live_ ABSL_GUARDED_BY(lock_);
+  Kept kept_[kCacheSlots] ABSL_GUARDED_BY(lock_) = {};
+  int kept_count_ ABSL_GUARDED_BY(lock_) = 0;
+  std::size_t kept_bytes_ ABSL_GUARDED_BY(lock_) = 0;
+};
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_LARGE_LARGE_HEAP_H_

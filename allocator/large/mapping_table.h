@@ -1,0 +1,58 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_LARGE_MAPPING_TABLE_H_
+#define RUSTY_MALLOC_ALLOCATOR_LARGE_MAPPING_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/common/sanitizer.h"
+
+namespace rusty_malloc {
+
+// The live direct mappings, keyed by start address: a hash table with linear
+// probing and backward-shift deletion (no tombstones, so lookups stay short
+// however many mappings come and go). It serves malloc, so its slots live in
+// memory it maps itself. Not thread-safe: its owner locks around it.
+class MappingTable {
+ public:
+  constexpr MappingTable() = default;
+  MappingTable(const MappingTable&) = delete;
+  MappingTable& operator=(const MappingTable&) = delete;
+  ~MappingTable();
+
+  // Records a mapping of `bytes` (> 0) at `begin` (not yet recorded). False
+  // when the table had to grow and could not map the room: nothing changed.
+  [[nodiscard]] bool Insert(std::uintptr_t begin, std::size_t bytes);
+  // The length recorded for `begin`, or 0 when no mapping starts there.
+  [[nodiscard]] std::size_t Find(std::uintptr_t begin) const;
+  // Forgets `begin`; returns its length, or 0 when it was not recorded.
+  std::size_t Erase(std::uintptr_t begin);
+
+  [[nodiscard]] std::size_t size() const { return count_; }
+  // Calls visit(begin, bytes) for every mapping, in no particular order;
+  // stops early when visit returns false.
+  template <typename Visit>
+  RUSTY_MALLOC_UNCOVERED_WALK void ForEach(Visit visit) const {
+    for (std::size_t i = 0; i < capacity_; ++i) {
+      if (slots_[i].begin != 0 && !visit(slots_[i].begin, slots_[i].bytes)) {
+        return;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uintptr_t begin;  // 0: empty.
+    std::size_t bytes;
+  };
+
+  [[nodiscard]] std::size_t Home(std::uintptr_t begin) const;
+  [[nodiscard]] bool Grow();
+
+  Slot* slots_ = nullptr;
+  std::size_t capacity_ = 0;  // A power of two, or 0 before the first insert.
+  std::size_t count_ = 0;
+};
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_LARGE_MAPPING_TABLE_H_

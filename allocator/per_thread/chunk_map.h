@@ -1,0 +1,72 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_PER_THREAD_CHUNK_MAP_H_
+#define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_CHUNK_MAP_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/per_thread/chunk.h"
+
+namespace rusty_malloc {
+
+// Which kChunkSize-aligned ranges of the address space belong to one chunk
+// source: a two-level radix map over the 47-bit user address space, so that
+// "is this pointer ours" is two dependent loads and no lock, however many
+// regions the source reserves, wherever the kernel puts them. A leaf (one
+// byte per chunk, 16 GiB of address space per 4 KiB leaf) is mapped when a
+// region first lands in its range. Marks are never cleared: a source keeps
+// its address space until it is destroyed.
+class ChunkMap {
+ public:
+  constexpr ChunkMap() = default;
+  ChunkMap(const ChunkMap&) = delete;
+  ChunkMap& operator=(const ChunkMap&) = delete;
+  ~ChunkMap();
+
+  // Marks the `chunks` chunks from `first` (kChunkSize-aligned) as ours.
+  // False when a leaf could not be mapped: then nothing is marked. Callers
+  // serialise Mark; Contains may run at the same time from any thread.
+  [[nodiscard]] bool Mark(std::uintptr_t first, std::size_t chunks);
+
+  [[nodiscard]] bool Contains(const void* p) const {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    if (at >> kAddressBits != 0) return false;
+    // Acquire: a leaf's marks were written before it was published.
+    const Leaf* leaf = top_[at >> kLeafShift].load(std::memory_order_acquire);
+    return leaf != nullptr &&
+           leaf->chunks[(at >> kChunkShift) & (kLeafChunks - 1)].load(
+               std::memory_order_relaxed) != 0;
+  }
+
+  // Calls visit(chunk) for every marked chunk, in address order.
+  template <typename Visit>
+  void ForEachChunk(Visit visit) const {
+    for (std::size_t top = 0; top < kTopEntries; ++top) {
+      const Leaf* leaf = top_[top].load(std::memory_order_acquire);
+      if (leaf == nullptr) continue;
+      for (std::size_t i = 0; i < kLeafChunks; ++i) {
+        if (leaf->chunks[i].load(std::memory_order_relaxed) == 0) continue;
+        visit((top << kLeafShift) + (i << kChunkShift));
+      }
+    }
+  }
+
+ private:
+  static constexpr int kAddressBits = 47;
+  static constexpr int kLeafBits = 12;
+  static constexpr int kLeafShift = kChunkShift + kLeafBits;
+  static constexpr std::size_t kLeafChunks = std::size_t{1} << kLeafBits;
+  static constexpr std::size_t kTopEntries = std::size_t{1}
+                                             << (kAddressBits - kLeafShift);
+  struct Leaf {
+    std::atomic<std::uint8_t> chunks[kLeafChunks];
+  };
+
+  [[nodiscard]] Leaf* LeafFor(std::uintptr_t at);
+
+  std::atomic<Leaf*> top_[kTopEntries] = {};
+};
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_PER_THREAD_CHUNK_MAP_H_

@@ -1,0 +1,215 @@
+#include "allocator/large/large_heap.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "allocator/common/sanitizer.h"
+#include "gtest/gtest.h"
+
+namespace rusty_malloc {
+namespace {
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+// Whether the page at `p` is still mapped: msync fails with ENOMEM on an
+// unmapped range.
+bool Mapped(const void* p) {
+  return msync(const_cast<void*>(p), LargeHeap::kOsPage, MS_ASYNC) == 0;
+}
+
+LargeHeapOptions NeverPurge() {
+  LargeHeapOptions options;
+  options.purge_delay_ns = std::int64_t{1} << 62;
+  return options;
+}
+
+TEST(LargeHeapTest, FreshBlocksArePageAlignedWholePagesAndZero) {
+  LargeHeap heap;
+  bool zeroed = false;
+  auto* p = static_cast<unsigned char*>(heap.Allocate(kMiB + 1, &zeroed));
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(zeroed);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % LargeHeap::kOsPage, 0u);
+  EXPECT_EQ(heap.UsableSize(p), kMiB + LargeHeap::kOsPage);
+  EXPECT_EQ(p[0] | p[kMiB], 0);
+  std::memset(p, 0xab, heap.UsableSize(p));
+  EXPECT_TRUE(heap.Verify().ok());
+  EXPECT_EQ(heap.Stats().allocated_blocks, 1u);
+  EXPECT_TRUE(heap.TryDeallocate(p));
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+TEST(LargeHeapTest, AFreedBlockIsReusedAndReportedDirty) {
+  LargeHeap heap(NeverPurge());
+  bool zeroed = true;
+  void* p = heap.Allocate(4 * kMiB, &zeroed);
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 0xab, 4 * kMiB);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  EXPECT_EQ(heap.Stats().free_bytes, 4 * kMiB);
+  // Smaller than the kept mapping: the same start, the tail unmapped.
+  void* q = heap.Allocate(kMiB, &zeroed);
+  EXPECT_EQ(q, p);
+  EXPECT_FALSE(zeroed);
+  EXPECT_EQ(heap.UsableSize(q), kMiB);
+  EXPECT_FALSE(Mapped(static_cast<char*>(p) + kMiB));
+  EXPECT_EQ(heap.Stats().free_bytes, 0u);
+  EXPECT_TRUE(heap.TryDeallocate(q));
+  EXPECT_TRUE(heap.Verify().ok());
+}
+
+TEST(LargeHeapTest, BlocksAboveTheCacheEntryLimitGoBackAtOnce) {
+  LargeHeap heap(NeverPurge());
+  bool zeroed;
+  auto* p = static_cast<char*>(heap.Allocate(64 * kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  p[0] = 1;
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  EXPECT_FALSE(Mapped(p));
+  EXPECT_EQ(heap.Stats().heap_bytes, 0u);
+}
+
+TEST(LargeHeapTest, TheCacheStaysWithinItsBounds) {
+  LargeHeapOptions options = NeverPurge();
+  options.cache_bytes_max = 10 * kMiB;
+  LargeHeap heap(options);
+  std::vector<void*> blocks;
+  bool zeroed;
+  for (int i = 0; i < 40; ++i) {
+    blocks.push_back(heap.Allocate(kMiB, &zeroed));
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  for (void* p : blocks) ASSERT_TRUE(heap.TryDeallocate(p));
+  const HeapStats stats = heap.Stats();
+  EXPECT_LE(stats.free_bytes, 10 * kMiB);
+  EXPECT_LE(stats.free_blocks, 16u);
+  EXPECT_TRUE(heap.Verify().ok());
+  heap.ReleaseCached();
+  EXPECT_EQ(heap.Stats().free_bytes, 0u);
+  for (void* p : blocks) EXPECT_FALSE(Mapped(p));
+}
+
+TEST(LargeHeapTest, KeptMappingsGoBackAfterThePurgeDelay) {
+  LargeHeapOptions options;
+  options.purge_delay_ns = 0;
+  LargeHeap heap(options);
+  bool zeroed;
+  void* p = heap.Allocate(2 * kMiB, &zeroed);
+  void* q = heap.Allocate(2 * kMiB, &zeroed);
+  ASSERT_NE(p, nullptr);
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  // Any later call purges what has waited the (zero) delay.
+  ASSERT_TRUE(heap.TryDeallocate(q));
+  EXPECT_FALSE(Mapped(p));
+  EXPECT_LE(heap.Stats().free_blocks, 1u);
+}
+
+TEST(LargeHeapTest, KeptMappingsArePoisonedUnderAsan) {
+  if (!kAsanPoisoning) GTEST_SKIP() << "needs ASan";
+  LargeHeap heap(NeverPurge());
+  bool zeroed;
+  auto* p = static_cast<char*>(heap.Allocate(kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  EXPECT_TRUE(AnyPoisoned(p, kMiB));
+  EXPECT_EQ(heap.Allocate(kMiB, &zeroed), p);
+  EXPECT_FALSE(AnyPoisoned(p, kMiB));
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  heap.ReleaseCached();
+  EXPECT_FALSE(AnyPoisoned(p, kMiB));  // Unmapped, shadow clean.
+}
+
+TEST(LargeHeapTest, ReallocateKeepsContentsBothWays) {
+  LargeHeap heap;
+  bool zeroed;
+  auto* p = static_cast<unsigned char*>(heap.Allocate(kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  for (std::size_t i = 0; i < kMiB; ++i) p[i] = static_cast<unsigned char>(i);
+  auto* grown = static_cast<unsigned char*>(heap.Reallocate(p, 48 * kMiB));
+  ASSERT_NE(grown, nullptr);
+  EXPECT_EQ(heap.UsableSize(grown), 48 * kMiB);
+  if (grown != p) {
+    EXPECT_EQ(heap.UsableSize(p), 0u);
+  }
+  for (std::size_t i = 0; i < kMiB; i += 4093) {
+    ASSERT_EQ(grown[i], static_cast<unsigned char>(i));
+  }
+  grown[48 * kMiB - 1] = 7;
+  auto* shrunk = static_cast<unsigned char*>(heap.Reallocate(grown, 100000));
+  ASSERT_NE(shrunk, nullptr);
+  EXPECT_EQ(heap.UsableSize(shrunk), 102400u);
+  for (std::size_t i = 0; i < 100000; i += 4093) {
+    ASSERT_EQ(shrunk[i], static_cast<unsigned char>(i));
+  }
+  EXPECT_EQ(heap.Stats().allocated_blocks, 1u);
+  EXPECT_TRUE(heap.TryDeallocate(shrunk));
+}
+
+TEST(LargeHeapTest, ForeignAndInteriorPointersAreNotBlocks) {
+  LargeHeap heap;
+  bool zeroed;
+  auto* p = static_cast<char*>(heap.Allocate(kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  int local = 0;
+  EXPECT_FALSE(heap.TryDeallocate(&local));
+  EXPECT_FALSE(heap.TryDeallocate(p + LargeHeap::kOsPage));
+  EXPECT_EQ(heap.UsableSize(p + 16), 0u);
+  EXPECT_EQ(heap.Reallocate(p + LargeHeap::kOsPage, 2 * kMiB), nullptr);
+  EXPECT_TRUE(heap.TryDeallocate(p));
+  EXPECT_FALSE(heap.TryDeallocate(p));  // Already freed.
+}
+
+TEST(LargeHeapTest, SizesNoMappingCanHaveFailWithEnomem) {
+  LargeHeap heap;
+  bool zeroed;
+  for (std::size_t size : {SIZE_MAX, SIZE_MAX / 2, std::size_t{1} << 62}) {
+    errno = 0;
+    EXPECT_EQ(heap.Allocate(size, &zeroed), nullptr) << size;
+    EXPECT_EQ(errno, ENOMEM);
+  }
+  void* p = heap.Allocate(kMiB, &zeroed);
+  ASSERT_NE(p, nullptr);
+  errno = 0;
+  EXPECT_EQ(heap.Reallocate(p, SIZE_MAX - 4096), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(heap.UsableSize(p), kMiB);
+  EXPECT_TRUE(heap.TryDeallocate(p));
+}
+
+// Threads allocating, writing, resizing and freeing at once: the table and
+// the cache stay consistent (TSan checks the locking).
+TEST(LargeHeapTest, ConcurrentUse) {
+  LargeHeap heap;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&heap, t] {
+      bool zeroed;
+      for (int i = 0; i < 200; ++i) {
+        const std::size_t size = (1 + (i + t) % 5) * 300000;
+        auto* p = static_cast<unsigned char*>(heap.Allocate(size, &zeroed));
+        ASSERT_NE(p, nullptr);
+        p[0] = static_cast<unsigned char>(t);
+        p[size - 1] = static_cast<unsigned char>(i);
+        if (i % 3 == 0) {
+          p = static_cast<unsigned char*>(heap.Reallocate(p, 2 * size));
+          ASSERT_NE(p, nullptr);
+        }
+        ASSERT_EQ(p[0], static_cast<unsigned char>(t));
+        ASSERT_EQ(p[size - 1], static_cast<unsigned char>(i));
+        ASSERT_TRUE(heap.TryDeallocate(p));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_TRUE(heap.Verify().ok());
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+}  // namespace
+}  // namespace rusty_malloc
