@@ -1,5 +1,6 @@
 #include "growers/brk_grower.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -49,6 +50,11 @@ std::size_t BrkGrower::Grow(std::size_t min_bytes) {
   if (size_ == 0) base_ = current + padding;
   size_ += bytes;
   return bytes;
+}
+
+void BrkGrower::Decommit(std::byte* p, std::size_t bytes) {
+  // Best effort: on failure the pages just stay resident.
+  madvise(p, bytes, MADV_DONTNEED);
 }
 
 bool BrkGrower::Shrink(std::size_t bytes) {

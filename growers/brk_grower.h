@@ -33,6 +33,8 @@ class BrkGrower {
 
   std::size_t Grow(std::size_t min_bytes);
   bool Shrink(std::size_t bytes);
+  // madvise(MADV_DONTNEED): the break's pages read as zero afterwards.
+  void Decommit(std::byte* p, std::size_t bytes);
 
   std::byte* Base() const { return base_; }
   std::size_t Size() const { return size_; }

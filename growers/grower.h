@@ -29,6 +29,12 @@ inline constexpr std::size_t kGrowerAlignment = 16;
 //     Size() is 0 until the first successful Grow. Base() is aligned to
 //     kGrowerAlignment and never changes once Size() has been nonzero.
 //
+// Optionally, a grower that can give memory back without shrinking:
+//   void Decommit(std::byte* p, std::size_t bytes)
+//     [p, p + bytes) is whole pages inside [Base(), Base() + Size()) that the
+//     allocator no longer needs the contents of; their memory goes back to
+//     the OS and they read as zero (or as before) afterwards.
+//
 // A grower is not thread-safe; its allocator serialises calls to it.
 template <typename G>
 concept Grower = requires(G& g, const G& cg, std::size_t bytes) {

@@ -132,6 +132,11 @@ std::size_t MmapGrower::Grow(std::size_t min_bytes) {
   return added;
 }
 
+void MmapGrower::Decommit(std::byte* p, std::size_t bytes) {
+  // Best effort: on failure the pages just stay resident.
+  madvise(p, bytes, MADV_DONTNEED);
+}
+
 bool MmapGrower::Shrink(std::size_t bytes) {
   if (bytes > size_) return false;
   size_ -= bytes;

@@ -54,6 +54,7 @@ class MmapGrower {
 
   std::size_t Grow(std::size_t min_bytes);
   bool Shrink(std::size_t bytes);
+  void Decommit(std::byte* p, std::size_t bytes);
 
   std::byte* Base() const { return base_; }
   std::size_t Size() const { return size_; }

@@ -155,6 +155,33 @@ TYPED_TEST(PerThreadMallocTest, RemoteFreesReturnToTheOwner) {
   ExpectIntact(heap);
 }
 
+// Pages another thread emptied, of a class the owner no longer asks for,
+// are taken back before the owner takes new chunks: 16 MiB of 64-byte blocks
+// freed remotely, then 16 MiB of 128-byte blocks, fit in about the chunks
+// the first phase needed, not twice as many.
+TYPED_TEST(PerThreadMallocTest, PagesEmptiedRemotelyAreReusedForOtherClasses) {
+  auto& heap = this->heap();
+  std::vector<void*> small;
+  for (int i = 0; i < (16 << 20) / 64; ++i) {
+    small.push_back(heap.Allocate(64));
+    ASSERT_NE(small.back(), nullptr);
+  }
+  const std::size_t first_phase = heap.Stats().heap_bytes;
+  std::thread other([&heap, &small] {
+    for (void* p : small) heap.Deallocate(p);  // Not the owner.
+  });
+  other.join();
+  std::vector<void*> larger;
+  for (int i = 0; i < (16 << 20) / 128; ++i) {
+    larger.push_back(heap.Allocate(128));
+    ASSERT_NE(larger.back(), nullptr);
+  }
+  EXPECT_LE(heap.Stats().heap_bytes, first_phase + 2 * kChunkSize);
+  for (void* p : larger) heap.Deallocate(p);
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
 TYPED_TEST(PerThreadMallocTest, HeapsOfExitedThreadsAreAdoptedNotLeaked) {
   auto& heap = this->heap();
   std::vector<void*> survivors;

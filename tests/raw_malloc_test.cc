@@ -1,5 +1,7 @@
 #include "allocator/contiguous/raw_malloc.h"
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include "allocator/contiguous/header.h"
 #include "allocator/contiguous/rusty_malloc.h"
 #include "allocator/contiguous/segregated_freelist.h"
+#include "growers/mmap_grower.h"
 #include "gtest/gtest.h"
 #include "testing/expect_intact.h"
 #include "testing/patterns.h"
@@ -401,6 +404,80 @@ TEST(TrimPolicyTest, TrimsFromTheThresholdDownToThePadAsAWholeBlock) {
   options.top_pad = 8192;
   EXPECT_FALSE(ShouldTrim(options, 8192));
   EXPECT_TRUE(ShouldTrim(options, 8208));
+}
+
+TEST(TrimPolicyTest, DecommitsOnlyWholePagesInsideTheFreeBlock) {
+  constexpr std::uintptr_t kPage = 4096;
+  // Free block [1000, 100000), the freed part [5000, 60000).
+  const PageRange pages = DecommittablePages(1000, 100000, 5000, 60000, kPage);
+  EXPECT_EQ(pages.begin, 2 * kPage);
+  EXPECT_EQ(pages.end, 14 * kPage);
+  // The free block's header, links and footer pages are never included.
+  const PageRange whole =
+      DecommittablePages(0, 10 * kPage, 0, 10 * kPage, kPage);
+  EXPECT_EQ(whole.begin, kPage);
+  EXPECT_EQ(whole.end, 9 * kPage);
+  // Less than a page: nothing.
+  const PageRange none = DecommittablePages(0, 100000, 5000, 8000, kPage);
+  EXPECT_GE(none.begin, none.end);
+}
+
+// Pages of [p, p + n) that are resident, by mincore.
+std::size_t ResidentPages(const void* p, std::size_t n) {
+  constexpr std::size_t kPage = 4096;
+  const auto begin = reinterpret_cast<std::uintptr_t>(p) / kPage * kPage;
+  const std::size_t pages =
+      (reinterpret_cast<std::uintptr_t>(p) + n - begin + kPage - 1) / kPage;
+  std::vector<unsigned char> in_core(pages);
+  if (mincore(reinterpret_cast<void*>(begin), pages * kPage, in_core.data()) !=
+      0) {
+    return SIZE_MAX;
+  }
+  std::size_t resident = 0;
+  for (unsigned char page : in_core) resident += page & 1;
+  return resident;
+}
+
+// A large block freed below a live one gives its pages back: the top trim
+// cannot reach it.
+TEST(RawMallocDecommitTest, ALargeFreeBlockInsideTheHeapIsNotResident) {
+  RawMalloc<MmapGrower, SegregatedFreeList> heap(
+      MmapGrower(std::size_t{1} << 30));
+  constexpr std::size_t kBig = std::size_t{64} << 20;
+  auto* big = static_cast<std::byte*>(heap.Allocate(kBig));
+  ASSERT_NE(big, nullptr);
+  Unpoison(big, kBig);
+  std::memset(big, 1, kBig);
+  void* above = heap.Allocate(40 << 10);
+  ASSERT_NE(above, nullptr);
+  EXPECT_GE(ResidentPages(big, kBig), kBig / 4096 - 1);
+  heap.Deallocate(big);
+  EXPECT_LE(ResidentPages(big, kBig), 2u);  // The free block's ends.
+  ExpectIntact(heap);
+  // The pages come back as the heap reuses them.
+  auto* again = static_cast<std::byte*>(heap.Allocate(kBig / 2));
+  ASSERT_EQ(again, big);
+  std::memset(again, 2, kBig / 2);
+  heap.Deallocate(again);
+  heap.Deallocate(above);
+  ExpectIntact(heap);
+}
+
+// Below the threshold nothing is decommitted: small frees make no syscall.
+TEST(RawMallocDecommitTest, SmallFreeBlocksStayResident) {
+  RawMallocOptions options;
+  options.decommit_threshold = std::size_t{8} << 20;
+  RawMalloc<MmapGrower, SegregatedFreeList> heap(
+      MmapGrower(std::size_t{1} << 30), options);
+  constexpr std::size_t kBlock = std::size_t{1} << 20;
+  auto* block = static_cast<std::byte*>(heap.Allocate(kBlock));
+  ASSERT_NE(block, nullptr);
+  Unpoison(block, kBlock);
+  std::memset(block, 1, kBlock);
+  void* above = heap.Allocate(100);
+  heap.Deallocate(block);
+  EXPECT_GE(ResidentPages(block, kBlock), kBlock / 4096 - 1);
+  heap.Deallocate(above);
 }
 
 // Verify() must bite: damage the heap by hand and expect it named.

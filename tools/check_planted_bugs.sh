@@ -15,6 +15,7 @@ budget=${PLANTED_BUG_BUDGET:-60}
 cases=(
   "kSplitOffByOneWord raw_malloc_fuzzer fuzz"
   "kSkipLeftMerge raw_malloc_fuzzer fuzz"
+  "kDecommitRoundsOutward raw_malloc_fuzzer fuzz"
   "kStaleLink freelist_fuzzer fuzz"
   "kEarlyUnlock rusty_malloc_fuzzer fuzz_tsan"
   "kCollectAllWalksReleasedChunk per_thread_lifecycle_fuzzer fuzz"

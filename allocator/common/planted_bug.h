@@ -11,10 +11,11 @@ namespace rusty_malloc {
 enum class PlantedBug {
   kNone,
   // Contiguous heap.
-  kSplitOffByOneWord,  // A split's remainder gets its header a word off.
-  kSkipLeftMerge,      // Free does not merge with a free left neighbour.
-  kStaleLink,          // Free-list removal leaves the next node's back link.
-  kEarlyUnlock,        // RustyMalloc drops its lock before updating the list.
+  kSplitOffByOneWord,      // A split's remainder gets its header a word off.
+  kSkipLeftMerge,          // Free does not merge with a free left neighbour.
+  kDecommitRoundsOutward,  // Decommit takes the partial pages at both ends.
+  kStaleLink,    // Free-list removal leaves the next node's back link.
+  kEarlyUnlock,  // RustyMalloc drops its lock before updating the list.
   // Per-thread allocator.
   kCollectAllWalksReleasedChunk,  // CollectAll goes on after a release.
   kRemoteFreeOnLocalList,  // A remote free is linked onto the owner's list.

@@ -97,6 +97,11 @@ class RawMalloc {
   // Turns the occupied (and already poisoned) `block` into a free block,
   // merging it with free neighbours, and trims the heap if it ends on top.
   void FreeAndMerge(Block* block);
+  // Gives back the whole pages that [freed, freed_end) covered inside the
+  // free block it merged into, when the grower can decommit.
+  ABSL_ATTRIBUTE_NOINLINE void DecommitFreed(Block* free_block,
+                                             std::size_t size, Block* freed,
+                                             Block* freed_end);
 
   G grower_;
   RawMallocOptions options_;
@@ -196,9 +201,34 @@ void RawMalloc<G, Index>::FreeAndMerge(Block* block) {
   Block* after = start->Next();
   after->SetPrevFree(true);
   index_.Insert(start);
-  if (after == extent().EndMarker() &&
-      ABSL_PREDICT_FALSE(ShouldTrim(options_, size))) {
-    TrimTop(grower_, index_, start, TopBytesToKeep(options_));
+  if (after == extent().EndMarker()) {
+    if (ABSL_PREDICT_FALSE(ShouldTrim(options_, size))) {
+      TrimTop(grower_, index_, start, TopBytesToKeep(options_));
+    }
+    return;
+  }
+  if constexpr (requires(std::byte * p) { grower_.Decommit(p, size); }) {
+    if (ABSL_PREDICT_FALSE(options_.decommit_threshold != 0 &&
+                           size >= options_.decommit_threshold)) {
+      DecommitFreed(start, size, block, next);
+    }
+  }
+}
+
+template <Grower G, FreeBlockIndex Index>
+void RawMalloc<G, Index>::DecommitFreed(Block* free_block, std::size_t size,
+                                        Block* freed, Block* freed_end) {
+  constexpr std::size_t kPage = 4096;
+  const auto begin = reinterpret_cast<std::uintptr_t>(free_block);
+  PageRange pages = DecommittablePages(
+      begin, begin + size, reinterpret_cast<std::uintptr_t>(freed),
+      reinterpret_cast<std::uintptr_t>(freed_end), kPage);
+  if (Planted(PlantedBug::kDecommitRoundsOutward) && pages.begin < pages.end) {
+    pages = {begin / kPage * kPage, (begin + size + kPage - 1) / kPage * kPage};
+  }
+  if (pages.begin < pages.end) {
+    grower_.Decommit(reinterpret_cast<std::byte*>(pages.begin),
+                     pages.end - pages.begin);
   }
 }
 

@@ -129,6 +129,9 @@ class DefaultMediumHeap {
     RawMallocOptions options;
     options.trim_threshold = std::size_t{32} << 20;
     options.top_pad = std::size_t{8} << 20;
+    // Likewise for free space inside the heap: only free blocks of 8 MiB and
+    // more give pages back, not every free of a few pages.
+    options.decommit_threshold = std::size_t{8} << 20;
     return options;
   }
 

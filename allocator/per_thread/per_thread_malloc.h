@@ -64,7 +64,7 @@ class PerThreadMalloc {
   void Deallocate(void* ptr) {
     if (ptr == nullptr) return;
     if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
-      return medium_.Deallocate(ptr);
+      return DeallocateOther(ptr);
     }
     PageInfo* page = CheckedSmallBlock(ptr);
     ThreadHeap<S>* mine = binding_.CachedHeap();
@@ -143,6 +143,11 @@ class PerThreadMalloc {
   ABSL_ATTRIBUTE_NOINLINE void* AllocateUnbound(int cls);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateOther(std::size_t size,
                                               std::size_t align);
+  // Out of line so that the medium and large heaps' code does not crowd
+  // free's fast path (registers saved on every call).
+  ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) {
+    medium_.Deallocate(ptr);
+  }
 
   PageInfo* CheckedSmallBlock(void* ptr) {
     PageInfo* page = PageOf(ptr);

@@ -77,7 +77,7 @@ class ThreadHeap {
   }
 
   // Takes over every remote free and retires pages left empty. For a heap
-  // being abandoned or adopted.
+  // being abandoned or adopted, and before it takes a new chunk.
   ABSL_ATTRIBUTE_NOINLINE void CollectAll();
 
   // The first broken invariant of this heap's chunks, pages and queues. Only
@@ -102,6 +102,13 @@ class ThreadHeap {
   PageQueue& QueueOf(const PageInfo* page) { return queues_[page->size_class]; }
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls);
   PageInfo* NewPage(int cls);
+  ChunkHeader* FirstChunkWithRoom() const {
+    ChunkHeader* chunk = chunks_;
+    while (chunk != nullptr && chunk->pages_in_use == kPagesPerChunk - 1) {
+      chunk = chunk->next;
+    }
+    return chunk;
+  }
   // Takes `page` out of use; true when that released its chunk to the
   // source, after which nothing in the chunk may be touched.
   ABSL_ATTRIBUTE_NOINLINE bool RetirePage(PageInfo* page);
@@ -140,9 +147,13 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
 
 template <ChunkSource S>
 PageInfo* ThreadHeap<S>::NewPage(int cls) {
-  ChunkHeader* chunk = chunks_;
-  while (chunk != nullptr && chunk->pages_in_use == kPagesPerChunk - 1) {
-    chunk = chunk->next;
+  ChunkHeader* chunk = FirstChunkWithRoom();
+  if (chunk == nullptr && chunks_ != nullptr) {
+    // Before taking memory from the source, take back what other threads
+    // freed: pages they emptied, of classes this thread no longer asks
+    // for, would otherwise be held until it did (or exited).
+    CollectAll();
+    chunk = FirstChunkWithRoom();
   }
   if (chunk == nullptr) {
     void* memory = source_->AllocateChunk();
