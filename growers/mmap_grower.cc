@@ -93,21 +93,26 @@ bool MmapGrower::Reserve() {
 bool MmapGrower::Extend(std::size_t bytes) {
   const std::size_t room = reserve_bytes_ - reserved_;
   if (reserve_bytes_ <= reserved_ || bytes > room) return false;
-  std::size_t add = std::max(reserved_, RoundUp(bytes, PageSize()));
-  if (add > room) add = RoundUp(bytes, PageSize());
-  if (add > room) return false;
-  void* at = base_ + reserved_;
-  void* got = mmap(
-      at, add, PROT_NONE,
-      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  if (got == MAP_FAILED) return false;
-  if (got != at) {
+  const std::size_t need = RoundUp(bytes, PageSize());
+  if (need > room) return false;
+  // Double; failing that (address space short, or taken part of the way
+  // up), just what this growth needs.
+  const std::size_t doubled = std::min(std::max(reserved_, need), room);
+  for (const std::size_t add : {doubled, need}) {
+    void* at = base_ + reserved_;
+    void* got =
+        mmap(at, add, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+             -1, 0);
+    if (got == at) {
+      reserved_ += add;
+      return true;
+    }
     // A kernel before 4.17 takes the flag for a hint.
-    munmap(got, add);
-    return false;
+    if (got != MAP_FAILED) munmap(got, add);
+    if (add == need) break;
   }
-  reserved_ += add;
-  return true;
+  return false;
 }
 
 std::size_t MmapGrower::Grow(std::size_t min_bytes) {

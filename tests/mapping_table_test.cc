@@ -29,6 +29,24 @@ TEST(MappingTableTest, RecordsFindsAndForgets) {
   EXPECT_EQ(table.Erase(7 * kPage), 0u);
 }
 
+// A held slot stays held through other inserts: the re-insert after a move
+// never needs the table to grow.
+TEST(MappingTableTest, AHeldSlotSurvivesOtherInserts) {
+  MappingTable table;
+  ASSERT_TRUE(table.Insert(kPage, kPage));
+  ASSERT_TRUE(table.ReserveSlot());
+  EXPECT_EQ(table.Erase(kPage), kPage);
+  for (std::uintptr_t i = 2; i < 1000; ++i) {
+    ASSERT_TRUE(table.Insert(i * kPage, kPage));
+  }
+  table.InsertReserved(5000 * kPage, 3 * kPage);
+  EXPECT_EQ(table.Find(5000 * kPage), 3 * kPage);
+  EXPECT_EQ(table.size(), 999u);
+  for (std::uintptr_t i = 2; i < 1000; ++i) {
+    ASSERT_EQ(table.Find(i * kPage), kPage);
+  }
+}
+
 // Random inserts and erases, across many growths, against std::map: every
 // key the model holds is found with its length, every erased one is gone
 // (backward-shift deletion must not strand a later member of a probe run).

@@ -341,6 +341,29 @@ std::size_t ResidentBytes() {
   return resident * 4096;
 }
 
+// The source reserves regions ahead of use, PROT_NONE: a pointer into a
+// chunk not handed out yet is not ours, and asking about it must not read
+// the chunk (it used to fault).
+TEST(PerThreadMallocRegionTest, ReservedChunksAreNotOurs) {
+  PerThreadMalloc<MmapChunkSource> heap;
+  std::vector<void*> blocks;
+  const ChunkHeader* first = ChunkOf(heap.Allocate(1024));
+  // The first region is one chunk; the second (two chunks) comes when the
+  // first chunk is full.
+  const ChunkHeader* second = first;
+  while (second == first) {
+    blocks.push_back(heap.Allocate(1024));
+    ASSERT_NE(blocks.back(), nullptr);
+    second = ChunkOf(blocks.back());
+  }
+  const char* reserved = reinterpret_cast<const char*>(second) + kChunkSize;
+  EXPECT_FALSE(heap.source().Contains(reserved + 4112));
+  EXPECT_FALSE(heap.IsLiveBlock(reserved + 4112));
+  EXPECT_DEATH(heap.Deallocate(const_cast<char*>(reserved) + 4112),
+               "rusty_malloc");
+  for (void* p : blocks) heap.Deallocate(p);
+}
+
 // A calloc of 1 GiB writes nothing: its mapping is known to be zero.
 TEST(PerThreadMallocLargeTest, AHugeZeroedBlockTouchesNoPages) {
   PerThreadMalloc<MmapChunkSource> heap;

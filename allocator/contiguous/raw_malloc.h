@@ -9,6 +9,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/heap_report.h"
+#include "allocator/common/os_page.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/realloc_by_moving.h"
 #include "allocator/common/sanitizer.h"
@@ -218,7 +219,7 @@ void RawMalloc<G, Index>::FreeAndMerge(Block* block) {
 template <Grower G, FreeBlockIndex Index>
 void RawMalloc<G, Index>::DecommitFreed(Block* free_block, std::size_t size,
                                         Block* freed, Block* freed_end) {
-  constexpr std::size_t kPage = 4096;
+  const std::size_t kPage = OsPageSize();
   const auto begin = reinterpret_cast<std::uintptr_t>(free_block);
   PageRange pages = DecommittablePages(
       begin, begin + size, reinterpret_cast<std::uintptr_t>(freed),

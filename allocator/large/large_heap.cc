@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "absl/base/optimization.h"
+#include "allocator/common/os_page.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/sanitizer.h"
 
@@ -27,9 +28,9 @@ std::int64_t NowNs() {
 std::size_t MappingBytes(std::size_t size) {
   constexpr std::size_t kMax = static_cast<std::size_t>(PTRDIFF_MAX) / 2;
   if (size > kMax) return 0;
-  const std::size_t bytes =
-      (size + LargeHeap::kOsPage - 1) & ~(LargeHeap::kOsPage - 1);
-  return bytes == 0 ? LargeHeap::kOsPage : bytes;
+  const std::size_t page = OsPageSize();
+  const std::size_t bytes = (size + page - 1) & ~(page - 1);
+  return bytes == 0 ? page : bytes;
 }
 
 }  // namespace
@@ -128,6 +129,12 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
       if (bytes == 0) errno = ENOMEM;
       return bytes == 0 ? nullptr : ptr;
     }
+    // The slot it goes back into is held, so that another thread's insert
+    // meanwhile cannot leave the table needing to grow (and failing) then.
+    if (!live_.ReserveSlot()) {
+      errno = ENOMEM;
+      return nullptr;
+    }
     // Out of the table while the kernel moves it, so that a mapping another
     // thread gets at the old address meanwhile is recorded alone. The block
     // is the caller's: nobody else frees or resizes it.
@@ -138,8 +145,7 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
   if (!ok) errno = ENOMEM;
   const auto now_at = ok ? reinterpret_cast<std::uintptr_t>(moved) : begin;
   SpinLockHolder hold(&lock_);
-  // Cannot fail: the erase made room, and the table never shrinks.
-  static_cast<void>(live_.Insert(now_at, ok ? bytes : old_bytes));
+  live_.InsertReserved(now_at, ok ? bytes : old_bytes);
   return ok ? moved : nullptr;
 }
 
@@ -207,8 +213,9 @@ void LargeHeap::DropKept(int index, Unmaps& unmaps) {
 RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
   SpinLockHolder hold(&lock_);
   HeapReport report;
-  live_.ForEach([&report](std::uintptr_t begin, std::size_t bytes) {
-    if (begin % kOsPage != 0 || bytes == 0 || bytes % kOsPage != 0) {
+  const std::size_t page = OsPageSize();
+  live_.ForEach([&report, page](std::uintptr_t begin, std::size_t bytes) {
+    if (begin % page != 0 || bytes == 0 || bytes % page != 0) {
       report = {"large mapping is not whole pages",
                 reinterpret_cast<const void*>(begin)};
     }
@@ -218,8 +225,7 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
   std::size_t kept_bytes = 0;
   for (int i = 0; i < kept_count_; ++i) {
     const Kept& kept = kept_[i];
-    if (kept.begin % kOsPage != 0 || kept.bytes == 0 ||
-        kept.bytes % kOsPage != 0) {
+    if (kept.begin % page != 0 || kept.bytes == 0 || kept.bytes % page != 0) {
       return {"kept large mapping is not whole pages",
               reinterpret_cast<const void*>(kept.begin)};
     }

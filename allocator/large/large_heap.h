@@ -29,9 +29,13 @@ struct LargeHeapOptions {
 // time), grown and shrunk in place or moved by the kernel (mremap) rather
 // than copied, and known to be zero when fresh from the OS. Any size works
 // and nothing is reserved in advance, so the only limit is the OS's.
-// Thread-safe; every call takes one spin lock, and no syscall runs under it.
+// Thread-safe; every call takes one spin lock, under which a syscall runs
+// only when the table of mappings grows.
 class LargeHeap {
  public:
+  // The smallest page size: every mapping starts on a multiple of it, and it
+  // is the largest alignment a block here gets. Sizes round to the kernel's
+  // actual page size (OsPageSize()).
   static constexpr std::size_t kOsPage = 4096;
 
   constexpr explicit LargeHeap(LargeHeapOptions options = {})

@@ -45,13 +45,27 @@ bool MappingTable::Grow() {
 }
 
 bool MappingTable::Insert(std::uintptr_t begin, std::size_t bytes) {
-  // At most half full, so that probes stay short.
-  if (2 * (count_ + 1) > capacity_ && !Grow()) return false;
+  // At most half full, held slots included, so that probes stay short.
+  if (2 * (count_ + reserved_ + 1) > capacity_ && !Grow()) return false;
   std::size_t at = Home(begin);
   while (slots_[at].begin != 0) at = (at + 1) & (capacity_ - 1);
   slots_[at] = {begin, bytes};
   ++count_;
   return true;
+}
+
+bool MappingTable::ReserveSlot() {
+  if (2 * (count_ + reserved_ + 1) > capacity_ && !Grow()) return false;
+  ++reserved_;
+  return true;
+}
+
+void MappingTable::InsertReserved(std::uintptr_t begin, std::size_t bytes) {
+  --reserved_;
+  std::size_t at = Home(begin);
+  while (slots_[at].begin != 0) at = (at + 1) & (capacity_ - 1);
+  slots_[at] = {begin, bytes};
+  ++count_;
 }
 
 std::size_t MappingTable::Find(std::uintptr_t begin) const {

@@ -26,6 +26,13 @@ class MappingTable {
   [[nodiscard]] std::size_t Find(std::uintptr_t begin) const;
   // Forgets `begin`; returns its length, or 0 when it was not recorded.
   std::size_t Erase(std::uintptr_t begin);
+  // Holds room for one InsertReserved, growing now if need be; false when
+  // the table could not grow. A mapping being moved is erased and
+  // re-inserted under two holds of its owner's lock: inserts in between
+  // must not take the room it goes back into.
+  [[nodiscard]] bool ReserveSlot();
+  // Insert into room a ReserveSlot held; cannot fail.
+  void InsertReserved(std::uintptr_t begin, std::size_t bytes);
 
   [[nodiscard]] std::size_t size() const { return count_; }
   // Calls visit(begin, bytes) for every mapping, in no particular order;
@@ -51,6 +58,7 @@ class MappingTable {
   Slot* slots_ = nullptr;
   std::size_t capacity_ = 0;  // A power of two, or 0 before the first insert.
   std::size_t count_ = 0;
+  std::size_t reserved_ = 0;  // Slots held by ReserveSlot.
 };
 
 }  // namespace rusty_malloc

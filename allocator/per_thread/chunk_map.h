@@ -9,13 +9,14 @@
 
 namespace rusty_malloc {
 
-// Which kChunkSize-aligned ranges of the address space belong to one chunk
-// source: a two-level radix map over the 47-bit user address space, so that
-// "is this pointer ours" is two dependent loads and no lock, however many
-// regions the source reserves, wherever the kernel puts them. A leaf (one
-// byte per chunk, 16 GiB of address space per 4 KiB leaf) is mapped when a
-// region first lands in its range. Marks are never cleared: a source keeps
-// its address space until it is destroyed.
+// Which kChunkSize-aligned ranges of the address space are chunks a source
+// handed out: a two-level radix map over a 48-bit user address space, so
+// that "is this pointer ours" is two dependent loads and no lock, however
+// many regions the source reserves, wherever the kernel puts them. A leaf
+// (one byte per chunk, 16 GiB of address space per 4 KiB leaf) is mapped
+// when a region is reserved in its range (Prepare), so that marking a chunk
+// as it is handed out cannot fail. Marks are never cleared: a chunk stays
+// the source's until the source is destroyed.
 class ChunkMap {
  public:
   constexpr ChunkMap() = default;
@@ -23,10 +24,14 @@ class ChunkMap {
   ChunkMap& operator=(const ChunkMap&) = delete;
   ~ChunkMap();
 
-  // Marks the `chunks` chunks from `first` (kChunkSize-aligned) as ours.
-  // False when a leaf could not be mapped: then nothing is marked. Callers
-  // serialise Mark; Contains may run at the same time from any thread.
-  [[nodiscard]] bool Mark(std::uintptr_t first, std::size_t chunks);
+  // Maps the leaves for the `chunks` chunks from `first` (kChunkSize-
+  // aligned); false when one could not be mapped. Callers serialise Prepare
+  // and Mark; Contains may run at the same time from any thread.
+  [[nodiscard]] bool Prepare(std::uintptr_t first, std::size_t chunks);
+  // Marks `chunk`, in a prepared range, as ours. Before the chunk is
+  // readable it must not be marked: Contains answering yes lets callers
+  // read the chunk's header.
+  void Mark(std::uintptr_t chunk);
 
   [[nodiscard]] bool Contains(const void* p) const {
     const auto at = reinterpret_cast<std::uintptr_t>(p);
@@ -52,7 +57,7 @@ class ChunkMap {
   }
 
  private:
-  static constexpr int kAddressBits = 47;
+  static constexpr int kAddressBits = 48;
   static constexpr int kLeafBits = 12;
   static constexpr int kLeafShift = kChunkShift + kLeafBits;
   static constexpr std::size_t kLeafChunks = std::size_t{1} << kLeafBits;

@@ -7,9 +7,14 @@ namespace rusty_malloc {
 using absl::base_internal::SpinLockHolder;
 
 MmapChunkSource::~MmapChunkSource() {
+  // Every region but the current one was handed out whole, so the marked
+  // chunks and the current region's rest are everything reserved.
   map_.ForEachChunk([](std::uintptr_t chunk) {
     munmap(reinterpret_cast<void*>(chunk), kChunkSize);
   });
+  if (next_ != region_end_) {
+    munmap(reinterpret_cast<void*>(next_), region_end_ - next_);
+  }
   if (released_ != nullptr) {
     munmap(released_, released_capacity_ * sizeof(std::uintptr_t));
   }
@@ -33,7 +38,7 @@ bool MmapChunkSource::ReserveRegion() {
     if (begin + bytes != end) {
       munmap(reinterpret_cast<void*>(end), begin + bytes - end);
     }
-    if (!map_.Mark(first, chunks)) {
+    if (!map_.Prepare(first, chunks)) {
       munmap(reinterpret_cast<void*>(first), chunks * kChunkSize);
       return false;
     }
@@ -60,6 +65,7 @@ void* MmapChunkSource::AllocateChunk() {
   ++carved_;
   const std::uintptr_t chunk = next_;
   next_ += kChunkSize;
+  map_.Mark(chunk);
   return reinterpret_cast<void*>(chunk);
 }
 

@@ -33,8 +33,8 @@ concept ChunkSource = requires(S& s, void* chunk, const void* p) {
 // inaccessible (PROT_NONE) until a chunk of it is handed out, so untouched
 // reservations cost nothing under mlockall and little under ulimit -v, and
 // there is no ceiling below what the OS gives. Contains asks a ChunkMap: two
-// loads, no lock. Released chunks are decommitted (MADV_DONTNEED) and
-// reused first.
+// loads, no lock, and yes only for chunks handed out (readable). Released
+// chunks are decommitted (MADV_DONTNEED) and reused first.
 class MmapChunkSource {
  public:
   // Regions start at one chunk and double up to this (64 MiB), so a small

@@ -145,14 +145,26 @@ inline void* DefaultMediumHeap::Reallocate(void* ptr, std::size_t size,
   if (!IsValidAlignment(align)) return nullptr;
   const std::size_t large = MaybeLarge(ptr) ? large_.UsableSize(ptr) : 0;
   if (large != 0) {
-    if (GoesLarge(size, align)) return large_.Reallocate(ptr, size);
+    if (GoesLarge(size, align)) {
+      // mremap refuses a mapping the program split (mprotect, mlock on part
+      // of it): then allocate, copy and free.
+      void* remapped = large_.Reallocate(ptr, size);
+      if (remapped != nullptr) return remapped;
+    }
     return ReallocByMoving(*this, ptr, large, size, align);
   }
   if (GoesLarge(size, align)) {
     return ReallocByMoving(*this, ptr, contiguous_.UsableSize(ptr), size,
                            align);
   }
-  return contiguous_.Reallocate(ptr, size, align);
+  void* resized = contiguous_.Reallocate(ptr, size, align);
+  if (ABSL_PREDICT_FALSE(resized == nullptr) && IsValidAlignment(align) &&
+      align <= LargeHeap::kOsPage) {
+    // The contiguous heap cannot grow: a mapping of its own, as Allocate.
+    return ReallocByMoving(*this, ptr, contiguous_.UsableSize(ptr), size,
+                           align);
+  }
+  return resized;
 }
 
 inline HeapStats DefaultMediumHeap::Stats() {

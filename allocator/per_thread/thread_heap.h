@@ -116,6 +116,8 @@ class ThreadHeap {
   S* source_;
   PageQueue queues_[kSizeClasses];
   ChunkHeader* chunks_ = nullptr;
+  std::size_t chunk_count_ = 0;
+  std::size_t next_collect_at_ = 0;  // NewPage's next CollectAll, in chunks.
 };
 
 template <ChunkSource S>
@@ -148,11 +150,15 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
 template <ChunkSource S>
 PageInfo* ThreadHeap<S>::NewPage(int cls) {
   ChunkHeader* chunk = FirstChunkWithRoom();
-  if (chunk == nullptr && chunks_ != nullptr) {
+  if (chunk == nullptr && chunks_ != nullptr &&
+      chunk_count_ >= next_collect_at_) {
     // Before taking memory from the source, take back what other threads
     // freed: pages they emptied, of classes this thread no longer asks
-    // for, would otherwise be held until it did (or exited).
+    // for, would otherwise be held until it did (or exited). A collection
+    // walks every page, so it runs at most once per quarter of growth:
+    // linear in the heap's size overall, not quadratic.
     CollectAll();
+    next_collect_at_ = chunk_count_ + chunk_count_ / 4 + 1;
     chunk = FirstChunkWithRoom();
   }
   if (chunk == nullptr) {
@@ -162,6 +168,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
     chunk->heap = this;
     chunk->next = chunks_;
     chunks_ = chunk;
+    ++chunk_count_;
   }
   int index = 1;  // Page 0 holds the header.
   while (chunk->pages[index].size_class >= 0) ++index;
@@ -185,6 +192,7 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page) {
   ChunkHeader** link = &chunks_;
   while (*link != chunk) link = &(*link)->next;
   *link = chunk->next;
+  --chunk_count_;
   chunk->~ChunkHeader();
   source_->ReleaseChunk(chunk);
   return true;
