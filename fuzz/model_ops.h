@@ -11,9 +11,9 @@ namespace rusty_malloc::fuzzing {
 
 // Decodes the rest of `in` into allocate (size, alignment), free, realloc
 // and usable-size operations on `heap`, and into operations at scale (up to
-// 256 blocks allocated at once, every n-th block freed), checked by
-// HeapModel (CheckWhenDue after each), then frees everything. Aborts on any
-// failure.
+// 256 blocks allocated at once, every n-th block freed, then now and then
+// all free memory released, as malloc_trim does), checked by HeapModel
+// (CheckWhenDue after each), then frees everything. Aborts on any failure.
 template <typename Heap>
 void RunModelOps(Heap& heap, FuzzInput& in) {
   testing::HeapModel model(heap);
@@ -49,9 +49,15 @@ void RunModelOps(Heap& heap, FuzzInput& in) {
         break;
       }
       default: {
-        const std::size_t stride = 1 + in.Byte() % 8;
+        const std::uint8_t b = in.Byte();
+        const std::size_t stride = 1 + b % 8;
         for (std::size_t i = model.live(); i-- > 0;) {
           if (i % stride == 0) Require(model.Free(i));
+        }
+        // Now and then malloc_trim's path: every free page decommitted, the
+        // top trimmed; the live blocks' patterns must survive it.
+        if constexpr (requires { heap.ReleaseFreeMemory(); }) {
+          if (b & 0x80) heap.ReleaseFreeMemory();
         }
         break;
       }

@@ -463,6 +463,35 @@ TEST(RawMallocDecommitTest, ALargeFreeBlockInsideTheHeapIsNotResident) {
   ExpectIntact(heap);
 }
 
+// malloc_trim's path: with frees decommitting nothing, every free block's
+// pages and the free top go back at once.
+TEST(RawMallocDecommitTest, ReleaseFreeMemoryReturnsEveryFreePage) {
+  RawMallocOptions options;
+  options.decommit_threshold = 0;
+  options.trim_threshold = SIZE_MAX;
+  RawMalloc<MmapGrower, SegregatedFreeList> heap(
+      MmapGrower(std::size_t{1} << 30), options);
+  constexpr std::size_t kBlock = std::size_t{8} << 20;
+  std::byte* blocks[3];
+  for (std::byte*& block : blocks) {
+    block = static_cast<std::byte*>(heap.Allocate(kBlock));
+    ASSERT_NE(block, nullptr);
+    Unpoison(block, kBlock);
+    std::memset(block, 1, kBlock);
+  }
+  heap.Deallocate(blocks[0]);  // Inside the heap.
+  heap.Deallocate(blocks[2]);  // The top.
+  EXPECT_GE(ResidentPages(blocks[0], kBlock), kBlock / 4096 - 1);
+  const std::size_t before = heap.Stats().heap_bytes;
+  heap.ReleaseFreeMemory();
+  EXPECT_LE(ResidentPages(blocks[0], kBlock), 2u);
+  EXPECT_LE(heap.Stats().heap_bytes, before - kBlock + (64 << 10));
+  EXPECT_GE(ResidentPages(blocks[1], kBlock), kBlock / 4096 - 1);
+  ExpectIntact(heap);
+  heap.Deallocate(blocks[1]);
+  ExpectIntact(heap);
+}
+
 // Below the threshold nothing is decommitted: small frees make no syscall.
 TEST(RawMallocDecommitTest, SmallFreeBlocksStayResident) {
   RawMallocOptions options;

@@ -85,6 +85,11 @@ class RawMalloc {
   // invariant; the index must hold exactly the free blocks, without cycles.
   [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE HeapReport Verify();
 
+  // malloc_trim: the free top block back to the grower (all but a minimal
+  // block), and where the grower can decommit, the whole pages inside every
+  // other free block, whatever the thresholds. O(blocks).
+  ABSL_ATTRIBUTE_NOINLINE void ReleaseFreeMemory();
+
   // Occupancy by a heap walk: O(blocks). On a damaged heap, counts the
   // blocks before the damage that Verify() names.
   [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE HeapStats Stats();
@@ -230,6 +235,25 @@ void RawMalloc<G, Index>::DecommitFreed(Block* free_block, std::size_t size,
   if (pages.begin < pages.end) {
     grower_.Decommit(reinterpret_cast<std::byte*>(pages.begin),
                      pages.end - pages.begin);
+  }
+}
+
+template <Grower G, FreeBlockIndex Index>
+void RawMalloc<G, Index>::ReleaseFreeMemory() {
+  if (grower_.Size() == 0) return;
+  Block* const end = extent().EndMarker();
+  if (end->IsPrevFree()) {
+    Block* const top = end->Prev();
+    if (top->Size() > kMinBlockSize) {
+      TrimTop(grower_, index_, top, kMinBlockSize);
+    }
+  }
+  if constexpr (requires(std::byte * p) { grower_.Decommit(p, 0); }) {
+    static_cast<void>(WalkHeap(extent(), [this](Block* block) {
+      if (block->IsFree()) {
+        DecommitFreed(block, block->Size(), block, block->Next());
+      }
+    }));
   }
 }
 

@@ -84,6 +84,12 @@ class RustyMalloc {
   void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS { lock_.Unlock(); }
   void UnlockAfterForkInChild() { UnlockAfterFork(); }
 
+  // RawMalloc::ReleaseFreeMemory under the lock (malloc_trim).
+  void ReleaseFreeMemory() ABSL_LOCKS_EXCLUDED(lock_) {
+    absl::base_internal::SpinLockHolder hold(&lock_);
+    raw_.ReleaseFreeMemory();
+  }
+
   [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE HeapReport Verify()
       ABSL_LOCKS_EXCLUDED(lock_);
   [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE HeapStats Stats()

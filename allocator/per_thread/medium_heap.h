@@ -86,8 +86,12 @@ class DefaultMediumHeap {
     return report.ok() ? large_.Verify() : report;
   }
   [[nodiscard]] HeapStats Stats();
-  // Gives cached free memory back to the OS now (malloc_trim).
-  void ReleaseFreeMemory() { large_.ReleaseCached(); }
+  // Gives free memory back to the OS now (malloc_trim): the kept mappings,
+  // the contiguous heap's free top and the pages inside its free blocks.
+  void ReleaseFreeMemory() {
+    large_.ReleaseCached();
+    contiguous_.ReleaseFreeMemory();
+  }
 
   void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     contiguous_.LockForFork();
