@@ -63,6 +63,30 @@ TEST(LargeHeapTest, AFreedBlockIsReusedAndReportedDirty) {
   EXPECT_TRUE(heap.Verify().ok());
 }
 
+// A kept mapping up to twice the request goes out whole; one a little
+// smaller than the request is grown by the kernel, keeping its pages.
+TEST(LargeHeapTest, KeptMappingsNearTheSizeAreReusedWholeOrGrown) {
+  LargeHeap heap(NeverPurge());
+  bool zeroed = true;
+  auto* p = static_cast<char*>(heap.Allocate(3 * kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 0xab, 3 * kMiB);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  auto* q = static_cast<char*>(heap.Allocate(2 * kMiB, &zeroed));
+  EXPECT_EQ(q, p);
+  EXPECT_FALSE(zeroed);
+  EXPECT_EQ(heap.UsableSize(q), 3 * kMiB);
+  ASSERT_TRUE(heap.TryDeallocate(q));
+  auto* r = static_cast<char*>(heap.Allocate(5 * kMiB, &zeroed));
+  ASSERT_NE(r, nullptr);
+  EXPECT_FALSE(zeroed);
+  EXPECT_EQ(heap.UsableSize(r), 5 * kMiB);
+  EXPECT_EQ(static_cast<unsigned char>(r[0]), 0xab);  // Its pages kept.
+  EXPECT_EQ(heap.Stats().free_bytes, 0u);
+  EXPECT_TRUE(heap.TryDeallocate(r));
+  EXPECT_TRUE(heap.Verify().ok());
+}
+
 TEST(LargeHeapTest, BlocksAboveTheCacheEntryLimitGoBackAtOnce) {
   LargeHeap heap(NeverPurge());
   bool zeroed;

@@ -106,6 +106,31 @@ TYPED_TEST(PerThreadMallocTest, LargeSizesAreMappingsOfTheirOwn) {
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
+// As glibc's mmap threshold: a freed mapping of up to 32 MiB raises the
+// threshold to its size, so a loop of such blocks reuses the contiguous
+// heap's pages; a larger one leaves it alone.
+TYPED_TEST(PerThreadMallocTest, FreedMappingsRaiseTheMappingThreshold) {
+  auto& heap = this->heap();
+  LargeHeap& large = heap.medium().large();
+  void* first = heap.Allocate(std::size_t{4} << 20);
+  ASSERT_NE(first, nullptr);
+  EXPECT_NE(large.UsableSize(first), 0u);
+  heap.Deallocate(first);
+  void* again = heap.Allocate(std::size_t{4} << 20);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(large.UsableSize(again), 0u);
+  EXPECT_TRUE(heap.IsLiveBlock(again));
+  heap.Deallocate(again);
+  void* huge = heap.Allocate(std::size_t{64} << 20);
+  ASSERT_NE(huge, nullptr);
+  heap.Deallocate(huge);
+  void* big = heap.Allocate(std::size_t{8} << 20);
+  ASSERT_NE(big, nullptr);
+  EXPECT_NE(large.UsableSize(big), 0u);  // 64 MiB did not raise it.
+  heap.Deallocate(big);
+  ExpectIntact(heap);
+}
+
 // calloc's path: every kind of block (class, contiguous, mapping, kept
 // mapping) comes back zero after a previous block dirtied its memory.
 TYPED_TEST(PerThreadMallocTest, AllocateZeroedZeroesReusedMemory) {

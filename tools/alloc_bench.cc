@@ -10,6 +10,12 @@
 //   mixed              8 B to 1 MiB, mostly small, over a long-lived working
 //                      set of 2000 blocks per thread
 //   fastpath           malloc(32) then free, in a loop
+//   large_loop         blocks of 5 to 25 MiB, a byte written per page, then
+//                      freed
+//   remote_then_other  per thread: OPS blocks of 64 B freed by a helper
+//                      thread, then OPS / 2 blocks of 128 B (the second
+//                      phase can reuse the first's memory only if the
+//                      allocator takes remote frees back)
 // Prints: WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
 
 #include <sys/resource.h>
@@ -115,6 +121,42 @@ std::uint64_t Mixed(int thread, long ops) {
   return static_cast<std::uint64_t>(ops);
 }
 
+std::uint64_t LargeLoop(int thread, long blocks) {
+  std::mt19937 random(static_cast<unsigned>(thread) + 1u);
+  for (long i = 0; i < blocks; ++i) {
+    const std::size_t size = (5 + random() % 21) << 20;
+    auto* p = static_cast<char*>(std::malloc(size));
+    Check(p);
+    // A byte per page: the page faults of a block used whole, without the
+    // memory bandwidth of filling it.
+    for (std::size_t at = 0; at < size; at += 4096) p[at] = 1;
+    p[size - 1] = 2;
+    sink += static_cast<std::uint64_t>(p[0] + p[size - 1]);
+    std::free(p);
+  }
+  return static_cast<std::uint64_t>(blocks);
+}
+
+std::uint64_t RemoteThenOther(int, long blocks) {
+  std::vector<void*> small(static_cast<std::size_t>(blocks));
+  for (void*& p : small) {
+    p = std::malloc(64);
+    Check(p);
+    std::memset(p, 1, 64);
+  }
+  std::thread([&small] {
+    for (void* p : small) std::free(p);
+  }).join();
+  std::vector<void*> larger(static_cast<std::size_t>(blocks / 2));
+  for (void*& p : larger) {
+    p = std::malloc(128);
+    Check(p);
+    std::memset(p, 2, 128);
+  }
+  for (void* p : larger) std::free(p);
+  return static_cast<std::uint64_t>(blocks + blocks / 2);
+}
+
 std::uint64_t FastPath(int, long pairs) {
   for (long i = 0; i < pairs; ++i) {
     void* p = std::malloc(32);
@@ -153,6 +195,10 @@ int main(int argc, char** argv) {
         n = Mixed(t, ops);
       } else if (workload == "fastpath") {
         n = FastPath(t, ops);
+      } else if (workload == "large_loop") {
+        n = LargeLoop(t, ops);
+      } else if (workload == "remote_then_other") {
+        n = RemoteThenOther(t, ops);
       } else {
         std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
         std::exit(2);

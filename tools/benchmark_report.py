@@ -36,7 +36,9 @@ def load(out):
 
 
 def fmt(x):
-    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.0f}k"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    return f"{x / 1e3:.0f}k" if x >= 1e3 else f"{x:.2f}"
 
 
 def tables(rate, rss, allocators):

@@ -39,7 +39,38 @@ workloads=(
   "producer_consumer 1000000 2 4 8 16"
   "mixed 1000000 1 2 4 8 16"
   "fastpath 20000000 1"
+  "large_loop 300 1 2"
+  "remote_then_other 4000000 1"
+  "python 1 1"
 )
+# BENCH_ONLY="w1 w2" runs only those workloads.
+if [[ -n ${BENCH_ONLY:-} ]]; then
+  selected=()
+  for w in "${workloads[@]}"; do
+    for want in ${BENCH_ONLY}; do
+      [[ ${w%% *} == "${want}" ]] && selected+=("${w}")
+    done
+  done
+  workloads=("${selected[@]}")
+fi
+
+# Runs one workload once under LD_PRELOAD=$1 and prints alloc_bench's line:
+# WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB. "python" is
+# Debian's python3 on tests/workloads/alloc_heavy.py (one run per second).
+run_workload() {
+  local preload=$1 workload=$2 threads=$3 ops=$4
+  if [[ ${workload} == python ]]; then
+    local timing
+    timing=$(mktemp)
+    LD_PRELOAD="${preload}" /usr/bin/time -o "${timing}" -f "%e %M" \
+      python3 tests/workloads/alloc_heavy.py >/dev/null
+    read -r wall rss <"${timing}"
+    rm -f "${timing}"
+    echo "python 1 ${wall} $(awk "BEGIN{printf \"%.3f\", 1 / ${wall}}") ${rss}"
+  else
+    LD_PRELOAD="${preload}" "${bench}" "${workload}" "${threads}" "${ops}"
+  fi
+}
 repeats=${BENCH_REPEATS:-3}
 
 echo "allocator,workload,threads,wall_s,ops_per_s,peak_rss_kib" >"${out}/results.csv"
@@ -52,7 +83,7 @@ for entry in "${allocators[@]}"; do
       # Best of `repeats` runs: the machines are shared and noisy.
       best=""
       for ((r = 0; r < repeats; ++r)); do
-        line=$(LD_PRELOAD="${preload}" "${bench}" "${workload}" "${threads}" "${ops}")
+        line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}")
         read -r _ t wall rate rss <<<"${line}"
         if [[ -z ${best} ]] || awk "BEGIN{exit !(${rate} > ${best%% *})}"; then
           best="${rate} ${wall} ${rss} ${t}"

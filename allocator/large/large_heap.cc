@@ -63,38 +63,49 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   }
   Unmaps unmaps;
   std::uintptr_t begin = 0;
+  std::size_t got = 0;
   {
     SpinLockHolder hold(&lock_);
     ExpireKept(NowNs(), unmaps);
-    begin = TakeKept(bytes, unmaps);
-    if (begin != 0 && !live_.Insert(begin, bytes)) {
-      unmaps.Add(begin, bytes);
-      begin = 0;
-    }
+    begin = TakeKept(bytes, &got, unmaps);
   }
   unmaps.Run();
-  if (begin != 0) {
-    *zeroed = Planted(PlantedBug::kKeptMappingCountsAsZero);
-    return reinterpret_cast<void*>(begin);
+  if (begin != 0 && got < bytes) {
+    // Grown by the kernel: the pages it holds stay resident, so only the
+    // rest fault in.
+    void* grown =
+        mremap(reinterpret_cast<void*>(begin), got, bytes, MREMAP_MAYMOVE);
+    if (grown == MAP_FAILED) {
+      munmap(reinterpret_cast<void*>(begin), got);
+      begin = 0;
+    } else {
+      begin = reinterpret_cast<std::uintptr_t>(grown);
+      got = bytes;
+    }
   }
-  void* fresh = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (fresh == MAP_FAILED) {
-    errno = ENOMEM;
-    return nullptr;
+  const bool reused = begin != 0;
+  if (!reused) {
+    void* fresh = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (fresh == MAP_FAILED) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    begin = reinterpret_cast<std::uintptr_t>(fresh);
+    got = bytes;
   }
   bool recorded;
   {
     SpinLockHolder hold(&lock_);
-    recorded = live_.Insert(reinterpret_cast<std::uintptr_t>(fresh), bytes);
+    recorded = live_.Insert(begin, got);
   }
   if (!recorded) {
-    munmap(fresh, bytes);
+    munmap(reinterpret_cast<void*>(begin), got);
     errno = ENOMEM;
     return nullptr;
   }
-  *zeroed = true;
-  return fresh;
+  *zeroed = !reused || Planted(PlantedBug::kKeptMappingCountsAsZero);
+  return reinterpret_cast<void*>(begin);
 }
 
 bool LargeHeap::TryDeallocate(void* ptr) {
@@ -158,22 +169,33 @@ void LargeHeap::ReleaseCached() {
   unmaps.Run();
 }
 
-std::uintptr_t LargeHeap::TakeKept(std::size_t bytes, Unmaps& unmaps) {
-  int best = -1;
+std::uintptr_t LargeHeap::TakeKept(std::size_t bytes, std::size_t* kept_bytes,
+                                   Unmaps& unmaps) {
+  int above = -1;  // The smallest at least `bytes`.
+  int below = -1;  // The largest under `bytes`, at least half of it.
   for (int i = 0; i < kept_count_; ++i) {
-    if (kept_[i].bytes >= bytes &&
-        (best < 0 || kept_[i].bytes < kept_[best].bytes)) {
-      best = i;
+    const std::size_t have = kept_[i].bytes;
+    if (have >= bytes) {
+      if (above < 0 || have < kept_[above].bytes) above = i;
+    } else if (have >= bytes / 2 && (below < 0 || have > kept_[below].bytes)) {
+      below = i;
     }
   }
-  if (best < 0) return 0;
-  const Kept kept = kept_[best];
-  Unpoison(reinterpret_cast<void*>(kept.begin), bytes);
+  const int take = above >= 0 ? above : below;
+  *kept_bytes = 0;
+  if (take < 0) return 0;
+  const Kept kept = kept_[take];
+  Unpoison(reinterpret_cast<void*>(kept.begin), kept.bytes);
   kept_bytes_ -= kept.bytes;
-  kept_[best] = kept_[--kept_count_];
-  // A mapping is never handed out bigger than asked: the tail would stay
-  // resident for nothing.
-  if (kept.bytes > bytes) unmaps.Add(kept.begin + bytes, kept.bytes - bytes);
+  kept_[take] = kept_[--kept_count_];
+  *kept_bytes = kept.bytes;
+  // Up to twice the request goes out whole (its usable size says so); a
+  // larger mapping is cut, so that its tail does not stay resident for
+  // nothing.
+  if (kept.bytes > 2 * bytes) {
+    unmaps.Add(kept.begin + bytes, kept.bytes - bytes);
+    *kept_bytes = bytes;
+  }
   return kept.begin;
 }
 

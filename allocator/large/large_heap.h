@@ -89,10 +89,13 @@ class LargeHeap {
     void Run();
   };
 
-  // Takes the smallest kept mapping of at least `bytes`; one more than
-  // `bytes` gives its tail back through `unmaps`.
-  std::uintptr_t TakeKept(std::size_t bytes, Unmaps& unmaps)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // Takes the kept mapping that serves `bytes` best: the smallest at least
+  // that large (whole when at most twice as large; otherwise its tail goes
+  // back through `unmaps`), or failing that the largest at least half as
+  // large, for the caller to grow with mremap. Stores the length it has in
+  // `*kept_bytes`; returns 0 when there is none.
+  std::uintptr_t TakeKept(std::size_t bytes, std::size_t* kept_bytes,
+                          Unmaps& unmaps) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
             Unmaps& unmaps) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // Moves kept mappings older than the purge delay to `unmaps`.

@@ -2,6 +2,7 @@
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_MEDIUM_HEAP_H_
 
 #include <algorithm>
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -37,18 +38,24 @@ concept MediumHeap = std::default_initializable<M> &&
   { heap.Stats() } -> std::same_as<HeapStats>;
 };
 
-// The default. Blocks of kLargeMin bytes and up (aligned to a page at most)
-// are mappings of their own (LargeHeap): freed to the OS, resized by the
-// kernel, and zero when fresh. The rest live in the original design's heap,
-// segregated fit, whose reservation starts at 4 MiB and doubles in place as
-// it fills (up to 64 GiB), committed 1 MiB at a time. Each takes the other's
-// blocks when it cannot: a large block when the OS refuses a mapping, a
-// medium one (of at most page alignment) when the contiguous heap cannot
-// grow in place any further.
+// The default. Blocks from the mapping threshold up (kLargeMin at first,
+// aligned to a page at most) are mappings of their own (LargeHeap): freed
+// to the OS, resized by the kernel, and zero when fresh. The rest live in the
+// original design's heap, segregated fit, whose reservation starts at 4 MiB and
+// doubles in place as it fills (up to 64 GiB), committed 1 MiB at a time. Each
+// takes the other's blocks when it cannot: a large block when the OS refuses a
+// mapping, a medium one (of at most page alignment) when the contiguous heap
+// cannot grow in place any further.
 class DefaultMediumHeap {
  public:
   using Contiguous = RustyMalloc<MmapGrower, SegregatedFreeList>;
+  // Where mappings start, at first. As glibc does with its mmap threshold,
+  // freeing a mapping raises it to that size (up to kLargeMinMax): a program
+  // that allocates and frees blocks of some size in a loop then gets them
+  // from the contiguous heap, which reuses the same pages, instead of paying
+  // an mmap, a munmap and a page fault per page each time.
   static constexpr std::size_t kLargeMin = std::size_t{256} << 10;
+  static constexpr std::size_t kLargeMinMax = std::size_t{32} << 20;
 
   constexpr DefaultMediumHeap()
       : contiguous_(MmapGrower(std::size_t{64} << 30, 1 << 20, 4 << 20),
@@ -68,7 +75,13 @@ class DefaultMediumHeap {
     return block;
   }
   void Deallocate(void* ptr) {
-    if (MaybeLarge(ptr) && large_.TryDeallocate(ptr)) return;
+    if (MaybeLarge(ptr)) {
+      const std::size_t bytes = large_.UsableSize(ptr);
+      if (bytes != 0 && large_.TryDeallocate(ptr)) {
+        RaiseLargeMin(bytes);
+        return;
+      }
+    }
     contiguous_.Deallocate(ptr);
   }
   [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
@@ -106,8 +119,16 @@ class DefaultMediumHeap {
   LargeHeap& large() { return large_; }
 
  private:
-  static bool GoesLarge(std::size_t size, std::size_t align) {
-    return size >= kLargeMin && align <= LargeHeap::kOsPage;
+  bool GoesLarge(std::size_t size, std::size_t align) const {
+    return size >= large_min_.load(std::memory_order_relaxed) &&
+           align <= LargeHeap::kOsPage;
+  }
+  void RaiseLargeMin(std::size_t freed) {
+    if (freed <= kLargeMinMax &&
+        freed > large_min_.load(std::memory_order_relaxed)) {
+      // Racing raises may lose one another: any of them will do.
+      large_min_.store(freed + 1, std::memory_order_relaxed);
+    }
   }
   // Mappings start on a page; a contiguous block rarely does.
   static bool MaybeLarge(const void* ptr) {
@@ -126,9 +147,9 @@ class DefaultMediumHeap {
     }
     return block;
   }
-  // Blocks here are 32 KiB to kLargeMin: trimming at RawMalloc's default
-  // 1 MiB would shrink and regrow the heap (two syscalls, under the lock) on
-  // every few frees.
+  // Blocks here are 32 KiB to the mapping threshold (at most 32 MiB):
+  // trimming at RawMalloc's default 1 MiB would shrink and regrow the heap
+  // (two syscalls, under the lock) on every few frees.
   static constexpr RawMallocOptions ContiguousOptions() {
     RawMallocOptions options;
     options.trim_threshold = std::size_t{32} << 20;
@@ -141,6 +162,7 @@ class DefaultMediumHeap {
 
   Contiguous contiguous_;
   LargeHeap large_;
+  std::atomic<std::size_t> large_min_{kLargeMin};
 };
 
 inline void* DefaultMediumHeap::Reallocate(void* ptr, std::size_t size,
