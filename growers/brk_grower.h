@@ -46,7 +46,7 @@ class BrkGrower {
   std::size_t size_ = 0;
 };
 
-static_assert(Grower<BrkGrower>);
+static_assert(DecommittingGrower<BrkGrower>);
 
 }  // namespace rusty_malloc
 

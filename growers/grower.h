@@ -44,6 +44,13 @@ concept Grower = requires(G& g, const G& cg, std::size_t bytes) {
   { cg.Size() } -> std::same_as<std::size_t>;
 };
 
+// The optional Decommit above.
+template <typename G>
+concept DecommittingGrower = Grower<G> &&
+    requires(G& g, std::byte* p, std::size_t bytes) {
+  g.Decommit(p, bytes);
+};
+
 }  // namespace rusty_malloc
 
 #endif  // RUSTY_MALLOC_GROWERS_GROWER_H_

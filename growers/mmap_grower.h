@@ -77,7 +77,7 @@ class MmapGrower {
   std::size_t size_ = 0;
 };
 
-static_assert(Grower<MmapGrower>);
+static_assert(DecommittingGrower<MmapGrower>);
 
 }  // namespace rusty_malloc
 

@@ -213,7 +213,7 @@ void RawMalloc<G, Index>::FreeAndMerge(Block* block) {
     }
     return;
   }
-  if constexpr (requires(std::byte * p) { grower_.Decommit(p, size); }) {
+  if constexpr (DecommittingGrower<G>) {
     if (ABSL_PREDICT_FALSE(options_.decommit_threshold != 0 &&
                            size >= options_.decommit_threshold)) {
       DecommitFreed(start, size, block, next);
@@ -248,7 +248,7 @@ void RawMalloc<G, Index>::ReleaseFreeMemory() {
       TrimTop(grower_, index_, top, kMinBlockSize);
     }
   }
-  if constexpr (requires(std::byte * p) { grower_.Decommit(p, 0); }) {
+  if constexpr (DecommittingGrower<G>) {
     static_cast<void>(WalkHeap(extent(), [this](Block* block) {
       if (block->IsFree()) {
         DecommitFreed(block, block->Size(), block, block->Next());

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "absl/base/optimization.h"
+#include "allocator/common/os_page.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/drop_in/c_api_checks.h"
 
@@ -124,12 +125,12 @@ template <typename Heap>
 
 template <typename Heap>
 [[nodiscard]] inline void* Valloc(Heap& heap, std::size_t size) {
-  return AlignedOrNoMemory(heap, PageSize(), size);
+  return AlignedOrNoMemory(heap, OsPageSize(), size);
 }
 
 template <typename Heap>
 [[nodiscard]] inline void* Pvalloc(Heap& heap, std::size_t size) {
-  const std::size_t page = PageSize();
+  const std::size_t page = OsPageSize();
   if (PageRoundingOverflows(size, page)) {
     errno = ENOMEM;
     return nullptr;

@@ -5,8 +5,6 @@
 // functions so they can be tested (and read) apart from the wrappers that
 // set errno (c_api.h).
 
-#include <unistd.h>
-
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -62,10 +60,6 @@ inline constexpr std::size_t kNewAlignment = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 [[nodiscard]] constexpr std::size_t PageRoundedSize(std::size_t size,
                                                     std::size_t page) {
   return size == 0 ? page : (size + page - 1) / page * page;
-}
-
-[[nodiscard]] inline std::size_t PageSize() {
-  return static_cast<std::size_t>(getpagesize());
 }
 
 }  // namespace rusty_malloc::c_api

@@ -108,19 +108,20 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   return reinterpret_cast<void*>(begin);
 }
 
-bool LargeHeap::TryDeallocate(void* ptr) {
+std::size_t LargeHeap::TryDeallocate(void* ptr) {
   const auto begin = reinterpret_cast<std::uintptr_t>(ptr);
   Unmaps unmaps;
+  std::size_t bytes;
   {
     SpinLockHolder hold(&lock_);
-    const std::size_t bytes = live_.Erase(begin);
-    if (bytes == 0) return false;
+    bytes = live_.Erase(begin);
+    if (bytes == 0) return 0;
     const std::int64_t now = NowNs();
     ExpireKept(now, unmaps);
     Keep(begin, bytes, now, unmaps);
   }
   unmaps.Run();
-  return true;
+  return bytes;
 }
 
 std::size_t LargeHeap::UsableSize(const void* ptr) const {

@@ -51,9 +51,9 @@ class LargeHeap {
   // previous block's data (reused from the cache).
   [[nodiscard]] void* Allocate(std::size_t size, bool* zeroed)
       ABSL_LOCKS_EXCLUDED(lock_);
-  // Frees `ptr` and returns true if it is a live block of this heap;
-  // otherwise returns false and changes nothing.
-  [[nodiscard]] bool TryDeallocate(void* ptr) ABSL_LOCKS_EXCLUDED(lock_);
+  // Frees `ptr` and returns its usable size if it is a live block of this
+  // heap; otherwise returns 0 and changes nothing.
+  [[nodiscard]] std::size_t TryDeallocate(void* ptr) ABSL_LOCKS_EXCLUDED(lock_);
   // The block's usable size, or 0 when `ptr` is not a live block here.
   [[nodiscard]] std::size_t UsableSize(const void* ptr) const
       ABSL_LOCKS_EXCLUDED(lock_);

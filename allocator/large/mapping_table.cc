@@ -45,16 +45,13 @@ bool MappingTable::Grow() {
 }
 
 bool MappingTable::Insert(std::uintptr_t begin, std::size_t bytes) {
-  // At most half full, held slots included, so that probes stay short.
-  if (2 * (count_ + reserved_ + 1) > capacity_ && !Grow()) return false;
-  std::size_t at = Home(begin);
-  while (slots_[at].begin != 0) at = (at + 1) & (capacity_ - 1);
-  slots_[at] = {begin, bytes};
-  ++count_;
+  if (!ReserveSlot()) return false;
+  InsertReserved(begin, bytes);
   return true;
 }
 
 bool MappingTable::ReserveSlot() {
+  // At most half full, held slots included, so that probes stay short.
   if (2 * (count_ + reserved_ + 1) > capacity_ && !Grow()) return false;
   ++reserved_;
   return true;

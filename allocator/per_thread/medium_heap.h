@@ -76,9 +76,9 @@ class DefaultMediumHeap {
   }
   void Deallocate(void* ptr) {
     if (MaybeLarge(ptr)) {
-      const std::size_t bytes = large_.UsableSize(ptr);
-      if (bytes != 0 && large_.TryDeallocate(ptr)) {
-        RaiseLargeMin(bytes);
+      const std::size_t freed = large_.TryDeallocate(ptr);
+      if (freed != 0) {
+        RaiseLargeMin(freed);
         return;
       }
     }
@@ -135,13 +135,14 @@ class DefaultMediumHeap {
     return reinterpret_cast<std::uintptr_t>(ptr) % LargeHeap::kOsPage == 0;
   }
   void* Allocate(std::size_t size, std::size_t align, bool* zeroed) {
-    if (GoesLarge(size, align)) {
+    const bool large_first = GoesLarge(size, align);
+    if (large_first) {
       void* block = large_.Allocate(size, zeroed);
       if (block != nullptr) return block;
     }
     *zeroed = false;
     void* block = contiguous_.Allocate(size, align);
-    if (ABSL_PREDICT_FALSE(block == nullptr) && !GoesLarge(size, align) &&
+    if (ABSL_PREDICT_FALSE(block == nullptr) && !large_first &&
         align <= LargeHeap::kOsPage && IsValidAlignment(align)) {
       block = large_.Allocate(size, zeroed);
     }
@@ -184,8 +185,7 @@ inline void* DefaultMediumHeap::Reallocate(void* ptr, std::size_t size,
                            align);
   }
   void* resized = contiguous_.Reallocate(ptr, size, align);
-  if (ABSL_PREDICT_FALSE(resized == nullptr) && IsValidAlignment(align) &&
-      align <= LargeHeap::kOsPage) {
+  if (ABSL_PREDICT_FALSE(resized == nullptr) && align <= LargeHeap::kOsPage) {
     // The contiguous heap cannot grow: a mapping of its own, as Allocate.
     return ReallocByMoving(*this, ptr, contiguous_.UsableSize(ptr), size,
                            align);
