@@ -674,8 +674,22 @@ TYPED_TEST(PerThreadLifecycleDeathTest, FreeingAnythingButABlockStartAborts) {
   heap.Deallocate(p);
   EXPECT_DEATH(heap.Deallocate(p), kDoubleFree);
 
-  // A medium block's interior.
-  auto* medium = static_cast<char*>(heap.Allocate(kSmallMax + 1000));
+  // A span's block, from its first page and a later one; an interior.
+  constexpr std::size_t kSpanBlock = 96 * 1024;
+  auto* span = static_cast<char*>(heap.Allocate(kSpanBlock));
+  ASSERT_NE(PageOf(span)->span_pages, 1);
+  auto* later = static_cast<char*>(heap.Allocate(kSpanBlock));
+  ASSERT_EQ(SpanOf(later), SpanOf(span));
+  ASSERT_NE(PageOf(later), PageOf(span));
+  EXPECT_DEATH(heap.Deallocate(later + 16), kNotABlock);
+  EXPECT_DEATH(heap.Deallocate(span + kPageSize), kNotABlock);
+  heap.Deallocate(later);
+  EXPECT_DEATH(heap.Deallocate(later), kDoubleFree);
+  heap.Deallocate(span);
+
+  // A medium block's interior (alignment beyond a page sends it there).
+  auto* medium =
+      static_cast<char*>(heap.Allocate(kSmallMax + 1000, 2 * kPageSize));
   EXPECT_DEATH(heap.Deallocate(medium + 16), kNotAStart);
   heap.Deallocate(medium);
 }

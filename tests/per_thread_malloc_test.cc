@@ -1,6 +1,7 @@
 #include "allocator/per_thread/per_thread_malloc.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +25,7 @@
 #include "testing/heap_model.h"
 #include "testing/patterns.h"
 #include "testing/per_thread_sources.h"
+#include "testing/resident.h"
 #include "testing/stress.h"
 #include "testing/test_growers.h"
 
@@ -58,13 +60,19 @@ TYPED_TEST(PerThreadMallocTest, LargerSizesAndAlignmentsGoToTheMediumHeap) {
   void* aligned_small = heap.Allocate(100, 256);  // A 256-byte class block.
   EXPECT_TRUE(heap.source().Contains(aligned_small));
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned_small) % 256, 0u);
-  void* aligned_big = heap.Allocate(100, 64 * 1024);
+  // Spans hold blocks aligned up to a page; above that, the medium heap.
+  void* aligned_span = heap.Allocate(100, kPageSize);
+  EXPECT_TRUE(heap.source().Contains(aligned_span));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned_span) % kPageSize, 0u);
+  void* aligned_big = heap.Allocate(100, 2 * kPageSize);
   EXPECT_FALSE(heap.source().Contains(aligned_big));
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned_big) % (64 * 1024), 0u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned_big) % (2 * kPageSize),
+            0u);
   EXPECT_EQ(heap.Allocate(10, 3), nullptr);
   EXPECT_EQ(heap.Allocate(SIZE_MAX), nullptr);
   heap.Deallocate(big);
   heap.Deallocate(aligned_small);
+  heap.Deallocate(aligned_span);
   heap.Deallocate(aligned_big);
   ExpectIntact(heap);
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
@@ -73,7 +81,7 @@ TYPED_TEST(PerThreadMallocTest, LargerSizesAndAlignmentsGoToTheMediumHeap) {
 TYPED_TEST(PerThreadMallocTest, LargeSizesAreMappingsOfTheirOwn) {
   auto& heap = this->heap();
   LargeHeap& large = heap.medium().large();
-  const std::size_t size = DefaultMediumHeap::kLargeMin;
+  const std::size_t size = DefaultMediumHeap::kLargeMin + LargeHeap::kOsPage;
   auto* p = static_cast<unsigned char*>(heap.Allocate(size));
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(large.UsableSize(p), size);
@@ -85,11 +93,11 @@ TYPED_TEST(PerThreadMallocTest, LargeSizesAreMappingsOfTheirOwn) {
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(large.UsableSize(p), 8 * size);
   EXPECT_EQ(FirstPatternMismatch(p, size, 1), size);
-  // Below the threshold it moves to the contiguous heap, then to a class.
+  // Below the threshold it moves to a class.
   p = static_cast<unsigned char*>(heap.Reallocate(p, size / 2));
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(large.UsableSize(p), 0u);
-  EXPECT_FALSE(heap.source().Contains(p));
+  EXPECT_TRUE(heap.source().Contains(p));
   EXPECT_EQ(FirstPatternMismatch(p, size / 2, 1), size / 2);
   p = static_cast<unsigned char*>(heap.Reallocate(p, 100));
   ASSERT_NE(p, nullptr);
@@ -97,7 +105,7 @@ TYPED_TEST(PerThreadMallocTest, LargeSizesAreMappingsOfTheirOwn) {
   EXPECT_EQ(FirstPatternMismatch(p, 100, 1), 100u);
   heap.Deallocate(p);
   // Page-aligned contiguous blocks are not taken for mappings.
-  void* aligned = heap.Allocate(100000, 4096);
+  void* aligned = heap.Allocate(kSmallMax + 1, 2 * kPageSize);
   ASSERT_NE(aligned, nullptr);
   EXPECT_EQ(large.UsableSize(aligned), 0u);
   EXPECT_TRUE(heap.IsLiveBlock(aligned));
@@ -221,6 +229,48 @@ TYPED_TEST(PerThreadMallocTest, HeapsOfExitedThreadsAreAdoptedNotLeaked) {
   EXPECT_LE(heap.HeapCount(), 2u);
   for (void* p : survivors) heap.Deallocate(p);
   ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+// A thread allocates 16 MiB and exits; another frees it all into the
+// abandoned heap. No thread adopts it, yet its chunks go back: at once on
+// ReleaseFreeMemory (malloc_trim), or after the purge delay, from any live
+// heap's next new page.
+TYPED_TEST(PerThreadMallocTest, AbandonedHeapsGiveMemoryBackUnadopted) {
+  auto& heap = this->heap();
+  void* mine = heap.Allocate(100);  // This thread's heap exists first.
+  for (const bool trim : {true, false}) {
+    const std::size_t before = heap.Stats().heap_bytes;
+    std::vector<void*> blocks;
+    std::thread owner([&heap, &blocks] {
+      for (int i = 0; i < (16 << 20) / 1024; ++i) {
+        blocks.push_back(heap.Allocate(1000));
+      }
+    });
+    owner.join();
+    ASSERT_GE(heap.Stats().heap_bytes, before + (16 << 20));
+    for (void* p : blocks) heap.Deallocate(p);  // Remote frees, all of them.
+    if (trim) {
+      heap.ReleaseFreeMemory();
+    } else {
+      std::this_thread::sleep_for(
+          std::chrono::nanoseconds(2 * kDefaultPurgeDelayNs) +
+          std::chrono::milliseconds(50));
+      // Each call into a live heap's slow path lets abandoned heaps purge
+      // at most once per delay: the first collects, the second purges.
+      for (int i = 0; i < 2; ++i) {
+        void* p = heap.Allocate(ClassSize(kSizeClasses - 1 - i));
+        heap.Deallocate(p);
+        std::this_thread::sleep_for(
+            std::chrono::nanoseconds(kDefaultPurgeDelayNs) +
+            std::chrono::milliseconds(50));
+      }
+      heap.Deallocate(heap.Allocate(ClassSize(kSizeClasses - 3)));
+    }
+    EXPECT_LE(heap.Stats().heap_bytes, before + kChunkSize) << trim;
+    ExpectIntact(heap);
+  }
+  heap.Deallocate(mine);
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
@@ -356,16 +406,6 @@ TYPED_TEST(PerThreadMallocDeathTest, ForeignAndInteriorPointersAbort) {
   EXPECT_DEATH(heap.Deallocate(p + kPageSize * 3), "not a block of this heap");
 }
 
-std::size_t ResidentBytes() {
-  std::FILE* statm = std::fopen("/proc/self/statm", "r");
-  unsigned long size = 0, resident = 0;
-  if (statm != nullptr) {
-    if (std::fscanf(statm, "%lu %lu", &size, &resident) != 2) resident = 0;
-    std::fclose(statm);
-  }
-  return resident * 4096;
-}
-
 // The source reserves regions ahead of use, PROT_NONE: a pointer into a
 // chunk not handed out yet is not ours, and asking about it must not read
 // the chunk (it used to fault).
@@ -429,14 +469,14 @@ TEST(PerThreadMallocMediumTest, TheMediumHeapIsAParameter) {
   PerThreadMalloc<GrowerChunkSource<TestGrower>, BufferMediumHeap> heap(
       TestGrower(std::size_t{64} << 20));
   void* small = heap.Allocate(100);
-  void* big = heap.Allocate(100000);
+  void* big = heap.Allocate(kSmallMax + 100000);
   ASSERT_NE(small, nullptr);
   ASSERT_NE(big, nullptr);
   EXPECT_TRUE(heap.source().Contains(small));
   EXPECT_FALSE(heap.source().Contains(big));
   EXPECT_TRUE(heap.medium().IsLiveBlock(big));
   const std::size_t medium_bytes = heap.medium().Stats().heap_bytes;
-  EXPECT_GE(medium_bytes, 100000u);
+  EXPECT_GE(medium_bytes, kSmallMax + 100000);
   EXPECT_LE(medium_bytes, std::size_t{64} << 20);  // The buffer's size.
   heap.Deallocate(small);
   heap.Deallocate(big);

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "testing/expect_intact.h"
 #include "testing/patterns.h"
+#include "testing/resident.h"
 #include "testing/test_growers.h"
 
 namespace rusty_malloc {
@@ -25,6 +26,7 @@ namespace {
 using ::rusty_malloc::testing::ExpectIntact;
 using ::rusty_malloc::testing::FillPattern;
 using ::rusty_malloc::testing::FirstPatternMismatch;
+using ::rusty_malloc::testing::ResidentPages;
 using ::rusty_malloc::testing::TestGrower;
 
 constexpr std::size_t kCapacity = 8 << 20;
@@ -420,22 +422,6 @@ TEST(TrimPolicyTest, DecommitsOnlyWholePagesInsideTheFreeBlock) {
   // Less than a page: nothing.
   const PageRange none = DecommittablePages(0, 100000, 5000, 8000, kPage);
   EXPECT_GE(none.begin, none.end);
-}
-
-// Pages of [p, p + n) that are resident, by mincore.
-std::size_t ResidentPages(const void* p, std::size_t n) {
-  constexpr std::size_t kPage = 4096;
-  const auto begin = reinterpret_cast<std::uintptr_t>(p) / kPage * kPage;
-  const std::size_t pages =
-      (reinterpret_cast<std::uintptr_t>(p) + n - begin + kPage - 1) / kPage;
-  std::vector<unsigned char> in_core(pages);
-  if (mincore(reinterpret_cast<void*>(begin), pages * kPage, in_core.data()) !=
-      0) {
-    return SIZE_MAX;
-  }
-  std::size_t resident = 0;
-  for (unsigned char page : in_core) resident += page & 1;
-  return resident;
 }
 
 // A large block freed below a live one gives its pages back: the top trim

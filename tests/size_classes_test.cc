@@ -2,6 +2,7 @@
 
 #include <cstddef>
 
+#include "allocator/per_thread/chunk.h"
 #include "gtest/gtest.h"
 
 namespace rusty_malloc {
@@ -26,6 +27,27 @@ TEST(SizeClassesTest, ClassesGrowAndWasteAtMostAQuarter) {
   }
   EXPECT_EQ(ClassSize(0), 16u);
   EXPECT_EQ(ClassSize(kSizeClasses - 1), kSmallMax);
+}
+
+TEST(SizeClassesTest, ComputedClassesMatchTheTable) {
+  for (std::size_t size = 0; size <= kLookupMax; ++size) {
+    ASSERT_EQ(SizeClassOf(size), LookupSizeClass(size)) << size;
+  }
+}
+
+// A class up to half a page has a page; above, a span of pages holding at
+// least four blocks and wasting at most an eighth.
+TEST(SizeClassesTest, SpansHoldFourBlocksAndWasteAnEighth) {
+  for (int cls = 0; cls < kSizeClasses; ++cls) {
+    const std::size_t bytes = SpanPagesOf(cls) * kPageSize;
+    EXPECT_LE(SpanPagesOf(cls), kMaxSpanPages);
+    if (2 * ClassSize(cls) <= kPageSize) {
+      EXPECT_EQ(SpanPagesOf(cls), 1) << cls;
+      continue;
+    }
+    EXPECT_GE(bytes / ClassSize(cls), 4u) << cls;
+    EXPECT_LE(8 * (bytes % ClassSize(cls)), bytes) << cls;
+  }
 }
 
 }  // namespace

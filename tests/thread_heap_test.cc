@@ -1,5 +1,7 @@
 #include "allocator/per_thread/thread_heap.h"
 
+#include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "testing/expect_intact.h"
 #include "testing/per_thread_sources.h"
+#include "testing/resident.h"
 #include "testing/test_growers.h"
 
 namespace rusty_malloc {
@@ -21,6 +24,7 @@ namespace {
 
 using ::rusty_malloc::testing::ChunkSourceNames;
 using ::rusty_malloc::testing::ExpectIntact;
+using ::rusty_malloc::testing::ResidentPages;
 using ::rusty_malloc::testing::TestGrower;
 
 // Each chunk source, made afresh for every test's thread heap.
@@ -95,7 +99,7 @@ TYPED_TEST(ThreadHeapTest, FreshBlocksAreLinkedAPieceAtATime) {
 TYPED_TEST(ThreadHeapTest, RemoteFreesComeBackWhenThePageRunsDry) {
   auto& heap = this->heap();
   using Heap = std::remove_reference_t<decltype(heap)>;
-  const int cls = SizeClassOf(kSmallMax);  // Two blocks per page.
+  const int cls = SizeClassOf(kLookupMax);  // Two blocks per page.
   void* a = heap.Allocate(cls);
   void* b = heap.Allocate(cls);
   PageInfo* page = PageOf(a);
@@ -119,6 +123,108 @@ TYPED_TEST(ThreadHeapTest, EmptyPagesRetireAndEmptyChunksGoBack) {
   ExpectIntact(heap);
   for (void* p : blocks) heap.FreeLocal(PageOf(p), p);
   EXPECT_EQ(ChunkCount(heap.chunks()), 1);
+  ExpectIntact(heap);
+}
+
+// Classes above half a page take runs of pages: one descriptor, at the
+// run's first page, found from any block of it; retiring frees the run.
+TYPED_TEST(ThreadHeapTest, LargeClassesSpanRunsOfPages) {
+  auto& heap = this->heap();
+  const int cls = SizeClassOf(200 * 1024);
+  const int span = SpanPagesOf(cls);
+  ASSERT_GT(span, 1);
+  void* small = heap.Allocate(0);  // Page 1: the span starts behind it.
+  std::vector<void*> blocks;
+  for (std::size_t i = 0; i < 2 * kPageSize * span / ClassSize(cls); ++i) {
+    blocks.push_back(heap.Allocate(cls));
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  PageInfo* first = SpanOf(blocks[0]);
+  EXPECT_EQ(first, PageOf(blocks[0]));
+  EXPECT_EQ(first->span_pages, span);
+  EXPECT_EQ(first - ChunkOf(small)->pages, 2);
+  EXPECT_EQ(ChunkOf(small)->used_pages, PageRunMask(0, 2 + 2 * span));
+  for (void* b : blocks) {
+    PageInfo* page = SpanOf(b);
+    EXPECT_EQ(page->size_class, cls);
+    EXPECT_EQ((static_cast<std::byte*>(b) - page->start) % ClassSize(cls), 0);
+    if (PageOf(b) != page) {
+      EXPECT_EQ(PageOf(b)->size_class, kPageContinues);
+    }
+  }
+  ExpectIntact(heap);
+  // The first span empties and retires (the second, the newest, serves at
+  // its queue's head and stays); a one-page class then takes its first page.
+  const std::size_t per_span = blocks.size() / 2;
+  ASSERT_NE(SpanOf(blocks[per_span]), first);
+  for (std::size_t i = 0; i < per_span; ++i) {
+    heap.FreeLocal(SpanOf(blocks[i]), blocks[i]);
+  }
+  ExpectIntact(heap);
+  EXPECT_EQ(first->size_class, kPageUnused);
+  for (int k = 1; k < span; ++k) {
+    EXPECT_EQ(first[k].size_class, kPageUnused);
+    EXPECT_EQ(first[k].span_back, 0);
+  }
+  EXPECT_EQ(ChunkOf(small)->used_pages,
+            PageRunMask(0, 2) | PageRunMask(2 + span, span));
+  void* other = heap.Allocate(SizeClassOf(1000));
+  EXPECT_EQ(PageOf(other), first);
+  heap.FreeLocal(PageOf(other), other);
+  for (std::size_t i = per_span; i < blocks.size(); ++i) {
+    heap.FreeLocal(SpanOf(blocks[i]), blocks[i]);
+  }
+  heap.FreeLocal(PageOf(small), small);
+  ExpectIntact(heap);
+}
+
+// A retired page's memory stays for reuse until the purge delay is over;
+// the next new page after that gives it back to the OS. Its chunk stays.
+TEST(ThreadHeapPurgeTest, RetiredPagesGoBackAfterThePurgeDelay) {
+  MmapChunkSource source;
+  ThreadHeap<MmapChunkSource> heap(&source);
+  const int cls = SizeClassOf(1024);
+  std::vector<void*> blocks;
+  const std::size_t per_page = kPageSize / ClassSize(cls);
+  for (std::size_t i = 0; i < 3 * per_page; ++i) {
+    blocks.push_back(heap.Allocate(cls));
+    std::memset(blocks.back(), 1, ClassSize(cls));
+  }
+  PageInfo* first = PageOf(blocks[0]);
+  std::byte* const first_start = first->start;
+  ASSERT_NE(first, PageOf(blocks.back()));
+  ASSERT_EQ(ResidentPages(first_start, kPageSize), kPageSize / 4096);
+  for (std::size_t i = 0; i < per_page; ++i) {
+    heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
+  }
+  EXPECT_EQ(first->size_class, kPageUnused);
+  EXPECT_EQ(ChunkOf(first_start)->dirty_unused, PageRunMask(1, 1));
+  // Within the delay a new page takes the retired one, dirty as it is.
+  void* reused = heap.Allocate(SizeClassOf(100));
+  EXPECT_EQ(PageOf(reused), first);
+  EXPECT_EQ(ChunkOf(first_start)->dirty_unused, 0u);
+  heap.FreeLocal(PageOf(reused), reused);
+  for (std::size_t i = per_page; i < 2 * per_page; ++i) {
+    heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
+  }
+  ASSERT_NE(ChunkOf(first_start)->dirty_unused, 0u);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(kDefaultPurgeDelayNs) +
+                              std::chrono::milliseconds(50));
+  // A new page purges first, then takes the purged page: of its 16 OS pages
+  // only the one its first block's link went to is back.
+  void* later = heap.Allocate(SizeClassOf(5000));
+  EXPECT_EQ(PageOf(later)->start, first_start + kPageSize);
+  EXPECT_EQ(ChunkOf(first_start)->dirty_unused, 0u);
+  EXPECT_EQ(ResidentPages(first_start + kPageSize, kPageSize), 1u);
+  heap.FreeLocal(PageOf(later), later);
+  for (std::size_t i = 2 * per_page; i < blocks.size(); ++i) {
+    heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
+  }
+  ExpectIntact(heap);
+  EXPECT_NE(heap.chunks(), nullptr);
+  // Collecting everything releases even the last chunk.
+  heap.CollectAll(/*everything=*/true);
+  EXPECT_EQ(heap.chunks(), nullptr);
   ExpectIntact(heap);
 }
 

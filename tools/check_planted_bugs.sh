@@ -23,6 +23,7 @@ cases=(
   "kRetiredPageLeftQueued per_thread_malloc_fuzzer fuzz"
   "kCollectForgetsCount per_thread_lifecycle_fuzzer fuzz"
   "kChunkReleasedInUse per_thread_lifecycle_fuzzer fuzz"
+  "kSpanLeftMarked per_thread_malloc_fuzzer fuzz"
   "kCallocSkipsZeroing malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero large_heap_fuzzer fuzz"

@@ -22,6 +22,7 @@ enum class PlantedBug {
   kRetiredPageLeftQueued,  // A retired page stays in its size-class queue.
   kCollectForgetsCount,    // Collect takes blocks back but not their count.
   kChunkReleasedInUse,     // A chunk is released with one page still in use.
+  kSpanLeftMarked,         // A retired span's later pages still point back.
   // Large blocks.
   kKeptMappingCountsAsZero,  // A reused mapping is reported as zeroed.
   kShiftStopsAtFirstStay,    // Deletion stops shifting at an entry at home.

@@ -1,11 +1,11 @@
 #include "allocator/large/large_heap.h"
 
 #include <sys/mman.h>
-#include <time.h>
 
 #include <cerrno>
 
 #include "absl/base/optimization.h"
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/common/os_page.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/sanitizer.h"
@@ -14,14 +14,6 @@ namespace rusty_malloc {
 namespace {
 
 using absl::base_internal::SpinLockHolder;
-
-std::int64_t NowNs() {
-  timespec now;
-  // The coarse clock is a vDSO read with no syscall; its tick (a few ms) is
-  // far finer than a purge delay needs.
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
 
 // `size` rounded up to whole pages, or 0 when that overflows or exceeds what
 // a mapping (and ptrdiff_t) can span.
@@ -66,7 +58,7 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   std::size_t got = 0;
   {
     SpinLockHolder hold(&lock_);
-    ExpireKept(NowNs(), unmaps);
+    ExpireKept(CoarseNowNs(), unmaps);
     begin = TakeKept(bytes, &got, unmaps);
   }
   unmaps.Run();
@@ -116,7 +108,7 @@ std::size_t LargeHeap::TryDeallocate(void* ptr) {
     SpinLockHolder hold(&lock_);
     bytes = live_.Erase(begin);
     if (bytes == 0) return 0;
-    const std::int64_t now = NowNs();
+    const std::int64_t now = CoarseNowNs();
     ExpireKept(now, unmaps);
     Keep(begin, bytes, now, unmaps);
   }

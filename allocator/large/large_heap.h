@@ -8,6 +8,7 @@
 #include "absl/base/internal/spinlock.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/large/mapping_table.h"
 
 namespace rusty_malloc {
@@ -20,7 +21,7 @@ struct LargeHeapOptions {
   std::size_t cache_bytes_max = std::size_t{64} << 20;
   // A kept mapping unused for this long goes back to the OS at the next
   // call into the heap (or at ReleaseCached()).
-  std::int64_t purge_delay_ns = 1'000'000'000;
+  std::int64_t purge_delay_ns = kDefaultPurgeDelayNs;
 };
 
 // Large blocks, each its own anonymous mapping: page-aligned, unmapped when

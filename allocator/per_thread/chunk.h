@@ -2,6 +2,7 @@
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_CHUNK_H_
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -11,12 +12,18 @@ namespace rusty_malloc {
 // kChunkSize, so the header of the chunk holding any block is found by
 // masking the block's address: no lookup table, no lock. A chunk is split
 // into kPagesPerChunk pages; page 0 holds the header, the others hold blocks
-// of one size class each.
+// of one size class each, alone or, for blocks above half a page, as a span
+// of consecutive pages described by its first page's PageInfo.
 inline constexpr int kChunkShift = 22;
 inline constexpr std::size_t kChunkSize = std::size_t{1} << kChunkShift;
 inline constexpr int kPageShift = 16;
 inline constexpr std::size_t kPageSize = std::size_t{1} << kPageShift;
 inline constexpr int kPagesPerChunk = static_cast<int>(kChunkSize / kPageSize);
+
+// PageInfo::size_class of a page not in use, and of a span's page after its
+// first.
+inline constexpr std::int16_t kPageUnused = -1;
+inline constexpr std::int16_t kPageContinues = -2;
 
 // A page's bookkeeping, kept in its chunk's header. The remote list has a
 // cache line of its own: other threads write it on every remote free, the
@@ -37,19 +44,29 @@ struct PageInfo {
   // Blocks handed out and not yet back on `free` (those on thread_free still
   // count until the owner collects them).
   std::uint32_t used = 0;
-  std::int16_t size_class = -1;  // -1 while the page is not in use.
-  PageInfo* next = nullptr;      // The owner's queue for this size class.
+  // kPageUnused, kPageContinues (a span's page after its first), or the
+  // class of the page's blocks.
+  std::int16_t size_class = kPageUnused;
+  std::uint8_t span_pages = 0;  // Pages the span covers, on its first page.
+  std::uint8_t span_back = 0;   // On a page that continues a span: how far
+                                // back its first page is. Zero otherwise.
+  PageInfo* next = nullptr;     // The owner's queue for this size class.
   PageInfo* prev = nullptr;
 };
 
 struct ChunkHeader {
   void* heap = nullptr;  // The owning thread heap; read by any freeing thread.
   ChunkHeader* next = nullptr;  // In the owner's chunk list.
-  int pages_in_use = 0;
+  // Bit i: page i is in use, alone or in a span. Page 0 is the header's.
+  std::uint64_t used_pages = 1;
+  // Bit i: page i is not in use but its memory may still be committed; a
+  // purge gives it back to the OS.
+  std::uint64_t dirty_unused = 0;
   PageInfo pages[kPagesPerChunk];
 };
 
 static_assert(sizeof(ChunkHeader) <= kPageSize);
+static_assert(kPagesPerChunk == 64, "used_pages has a bit per page");
 
 inline ChunkHeader* ChunkOf(const void* p) {
   return reinterpret_cast<ChunkHeader*>(reinterpret_cast<std::uintptr_t>(p) &
@@ -60,6 +77,28 @@ inline PageInfo* PageOf(const void* p) {
   const auto index = (reinterpret_cast<std::uintptr_t>(p) >> kPageShift) &
                      (kPagesPerChunk - 1);
   return &ChunkOf(p)->pages[index];
+}
+
+// The PageInfo describing the blocks at `p`: its page's, or the span's first
+// page's. Branch-free (span_back is zero outside spans).
+inline PageInfo* SpanOf(const void* p) {
+  PageInfo* page = PageOf(p);
+  return page - page->span_back;
+}
+
+// The first page of a run of `pages` unused pages in a chunk whose pages in
+// use are `used_pages`, or -1.
+inline int FindUnusedRun(std::uint64_t used_pages, int pages) {
+  std::uint64_t starts = ~used_pages;
+  for (int k = 1; k < pages; ++k) starts &= ~used_pages >> k;
+  return starts == 0 ? -1 : std::countr_zero(starts);
+}
+
+// The bits of `pages` pages from page `first`.
+inline std::uint64_t PageRunMask(int first, int pages) {
+  const std::uint64_t run =
+      pages == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << pages) - 1;
+  return run << first;
 }
 
 }  // namespace rusty_malloc

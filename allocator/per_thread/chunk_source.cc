@@ -90,6 +90,10 @@ bool MmapChunkSource::PushReleased(std::uintptr_t chunk) {
   return true;
 }
 
+void MmapChunkSource::Decommit(void* p, std::size_t bytes) {
+  madvise(p, bytes, MADV_DONTNEED);
+}
+
 void MmapChunkSource::ReleaseChunk(void* chunk) {
   // Give the memory back now; the address range stays ours for reuse.
   madvise(chunk, kChunkSize, MADV_DONTNEED);

@@ -22,6 +22,9 @@ namespace rusty_malloc {
 //                               the OS, its address may be handed out again.
 //   bool Contains(const void*)  whether the address lies in a chunk this
 //                               source handed out (a range check, no lock).
+// and optionally
+//   void Decommit(void*, size_t)  gives the memory of unused pages of a chunk
+//                               handed out back to the OS.
 template <typename S>
 concept ChunkSource = requires(S& s, void* chunk, const void* p) {
   { s.AllocateChunk() } -> std::same_as<void*>;
@@ -53,6 +56,9 @@ class MmapChunkSource {
   [[nodiscard]] void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_);
   void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const { return map_.Contains(p); }
+  // Gives the memory of `bytes` at `p`, whole pages inside a chunk handed
+  // out, back to the OS; they read as zero when next touched.
+  static void Decommit(void* p, std::size_t bytes);
 
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }

@@ -148,7 +148,7 @@ class DefaultMediumHeap {
     }
     return block;
   }
-  // Blocks here are 32 KiB to the mapping threshold (at most 32 MiB):
+  // Blocks here are 256 KiB to the mapping threshold (at most 32 MiB):
   // trimming at RawMalloc's default 1 MiB would shrink and regrow the heap
   // (two syscalls, under the lock) on every few frees.
   static constexpr RawMallocOptions ContiguousOptions() {

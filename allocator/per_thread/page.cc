@@ -9,8 +9,14 @@ using per_thread_internal::NextOf;
 HeapReport VerifyPage(const PageInfo& page, const std::byte* start) {
   if (page.start != start || page.size_class >= kSizeClasses ||
       page.block_size != ClassSize(page.size_class) ||
-      page.capacity != kPageSize / page.block_size) {
+      page.span_pages != SpanPagesOf(page.size_class) || page.span_back != 0 ||
+      page.capacity != page.span_pages * kPageSize / page.block_size) {
     return {"page descriptor is inconsistent", &page};
+  }
+  for (int k = 1; k < page.span_pages; ++k) {
+    if ((&page)[k].size_class != kPageContinues || (&page)[k].span_back != k) {
+      return {"a span's later page does not lead back to its first", &page};
+    }
   }
   // Every free block once, inside the page, on a block boundary. Blocks on
   // the remote list still count as used until collected.

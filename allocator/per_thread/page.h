@@ -50,18 +50,36 @@ inline bool LinkFreshBlocks(PageInfo* page) {
   return true;
 }
 
-// Puts `page`, not in use, to use for blocks of class `cls` at `start`, with
-// its first blocks linked.
+// Puts `page` and the SpanPagesOf(cls) - 1 pages after it, none in use, to
+// use for blocks of class `cls` from `start`, with the first blocks linked.
 inline void StartPage(PageInfo* page, std::byte* start, int cls) {
   const std::size_t block_size = ClassSize(cls);
+  const int span = SpanPagesOf(cls);
   page->start = start;
   page->block_size = static_cast<std::uint32_t>(block_size);
-  page->capacity = static_cast<std::uint32_t>(kPageSize / block_size);
+  page->capacity = static_cast<std::uint32_t>(span * kPageSize / block_size);
   page->used = 0;
   page->extended.store(0, std::memory_order_relaxed);
   page->size_class = static_cast<std::int16_t>(cls);
+  page->span_pages = static_cast<std::uint8_t>(span);
   page->free = nullptr;
+  for (int k = 1; k < span; ++k) {
+    page[k].size_class = kPageContinues;
+    page[k].span_back = static_cast<std::uint8_t>(k);
+  }
   LinkFreshBlocks(page);
+}
+
+// Takes `page`, a page in use with no blocks in use, and the rest of its
+// span out of use.
+inline void StopPage(PageInfo* page) {
+  const int span = Planted(PlantedBug::kSpanLeftMarked) ? 1 : page->span_pages;
+  for (int k = 1; k < span; ++k) {
+    page[k].size_class = kPageUnused;
+    page[k].span_back = 0;
+  }
+  page->size_class = kPageUnused;
+  page->free = nullptr;
 }
 
 // Moves the page's remote frees onto its free list.
@@ -81,8 +99,8 @@ inline void CollectRemoteFrees(PageInfo* page) {
 }
 
 // The first broken invariant of `page`, a page in use that should start at
-// `start`: its descriptor, both its free lists, its counts. Only while no
-// thread allocates or frees in it.
+// `start`: its descriptor and its span's, both its free lists, its counts.
+// Only while no thread allocates or frees in it.
 HeapReport VerifyPage(const PageInfo& page, const std::byte* start);
 
 // Adds the chunk to `stats`: its pages' blocks, and the rest of it as

@@ -29,9 +29,9 @@ namespace rusty_malloc {
 
 // The allocator the original crate's author wished for: every thread owns
 // its heap, built from chunks of source S scattered over the address space
-// instead of one contiguous buffer. Small sizes (up to kSmallMax) come from
-// the calling thread's pages: allocation and same-thread free take no lock
-// and no atomic read-modify-write; a free from another thread is an atomic
+// instead of one contiguous buffer. Small sizes (up to kSmallMax, 256 KiB)
+// come from the calling thread's pages: allocation and same-thread free take no
+// lock and no atomic read-modify-write; a free from another thread is an atomic
 // push onto the page's remote list, which the owner takes over later. A
 // thread's heap outlives the thread: the next thread to start adopts it
 // (ThreadBinding). Larger sizes, and alignments no small class provides, go
@@ -54,9 +54,9 @@ class PerThreadMalloc {
   PerThreadMalloc& operator=(const PerThreadMalloc&) = delete;
 
   [[nodiscard]] void* Allocate(std::size_t size, std::size_t align = kGranule) {
-    if (ABSL_PREDICT_TRUE(size <= kSmallMax && align <= kGranule &&
+    if (ABSL_PREDICT_TRUE(size <= kLookupMax && align <= kGranule &&
                           IsValidAlignment(align))) {
-      return AllocateSmall(SizeClassOf(size));
+      return AllocateSmall(LookupSizeClass(size));
     }
     return AllocateOther(size, align);
   }
@@ -80,9 +80,16 @@ class PerThreadMalloc {
   [[nodiscard]] void* AllocateZeroed(std::size_t size);
   [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
                                  std::size_t align = kGranule);
-  // Gives the free memory the heaps keep for reuse back to the OS now, where
-  // the medium heap can (malloc_trim).
+  // Gives the free memory kept for reuse back to the OS now (malloc_trim):
+  // the calling thread's heap's, that of heaps no thread uses, and the
+  // medium heap's where it can. Other threads' heaps purge their own after
+  // the purge delay.
   void ReleaseFreeMemory() {
+    if (ThreadHeap<S>* mine = binding_.CachedHeap(); mine != nullptr) {
+      mine->CollectAll(/*everything=*/true);
+      mine->Purge();
+    }
+    binding_.ReleaseAbandoned(/*now_too=*/true);
     if constexpr (requires { medium_.ReleaseFreeMemory(); }) {
       medium_.ReleaseFreeMemory();
     }
@@ -93,7 +100,7 @@ class PerThreadMalloc {
   }
   [[nodiscard]] bool IsLiveBlock(const void* ptr) {
     if (!source_.Contains(ptr)) return medium_.IsLiveBlock(ptr);
-    const PageInfo* page = PageOf(ptr);
+    const PageInfo* page = SpanOf(ptr);
     return page->size_class >= 0 && OnBlockBoundary(*page, ptr) &&
            !per_thread_internal::IsMarkedFree(ptr);
   }
@@ -153,6 +160,14 @@ class PerThreadMalloc {
     PageInfo* page = PageOf(ptr);
     if (ABSL_PREDICT_FALSE(page->size_class < 0 ||
                            !OnBlockBoundary(*page, ptr))) {
+      return CheckedSpanBlock(ptr);
+    }
+    return page;
+  }
+  // The blocks of a span's later pages, and misuse.
+  ABSL_ATTRIBUTE_NOINLINE static PageInfo* CheckedSpanBlock(void* ptr) {
+    PageInfo* page = SpanOf(ptr);
+    if (page->size_class < 0 || !OnBlockBoundary(*page, ptr)) {
       ReportMisuse("pointer is not a block of this heap", ptr);
     }
     return page;
@@ -175,9 +190,12 @@ template <ChunkSource S, MediumHeap M>
 void* PerThreadMalloc<S, M>::AllocateOther(std::size_t size,
                                            std::size_t align) {
   if (!IsValidAlignment(align)) return nullptr;
-  // A power-of-two class at least `align` is aligned to it: pages are
-  // 64 KiB-aligned and blocks sit at multiples of their size.
-  if (align > kGranule && size <= kSmallMax && align <= kSmallMax) {
+  if (align <= kGranule) {
+    if (size <= kSmallMax) return AllocateSmall(SizeClassOf(size));
+  } else if (size <= kSmallMax && align <= kPageSize) {
+    // A power-of-two class at least `align` is aligned to it, up to a page:
+    // pages and spans start on a page and blocks sit at multiples of their
+    // size from there.
     const std::size_t block = std::bit_ceil(std::max(size, align));
     if (block <= kSmallMax) return AllocateSmall(SizeClassOf(block));
   }
@@ -210,7 +228,7 @@ void* PerThreadMalloc<S, M>::Reallocate(void* ptr, std::size_t size,
       return ptr;
     }
   } else {
-    const bool stays_medium = size > kSmallMax || align > kSmallMax;
+    const bool stays_medium = size > kSmallMax || align > kPageSize;
     if (stays_medium) return medium_.Reallocate(ptr, size, align);
     old_usable = medium_.UsableSize(ptr);
   }

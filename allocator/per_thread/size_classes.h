@@ -2,17 +2,22 @@
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_SIZE_CLASSES_H_
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/per_thread/chunk.h"
+
 namespace rusty_malloc {
 
-// The small sizes the per-thread allocator serves from pages of one size:
-// 16-byte steps to 128, then four classes per power of two to 32 KiB, so a
-// block wastes at most a quarter of itself (and a 64 KiB page still holds
-// two of the largest). Larger sizes go elsewhere.
-inline constexpr std::size_t kSmallMax = 32 * 1024;
-inline constexpr int kSizeClasses = 8 + 8 * 4;
+// The sizes the per-thread allocator serves from its threads' own pages:
+// 16-byte steps to 128, then four classes per power of two to 256 KiB, so a
+// block wastes at most a quarter of itself. Up to kLookupMax a table maps a
+// size to its class in one load (malloc's fast path); above it the class is
+// computed. Larger sizes go elsewhere.
+inline constexpr std::size_t kSmallMax = 256 * 1024;
+inline constexpr std::size_t kLookupMax = 32 * 1024;
+inline constexpr int kSizeClasses = 8 + 11 * 4;
 
 namespace size_classes_internal {
 
@@ -30,9 +35,9 @@ constexpr std::array<std::uint32_t, kSizeClasses> MakeSizes() {
 
 inline constexpr std::array<std::uint32_t, kSizeClasses> kSizes = MakeSizes();
 
-// The class of every multiple of 16 up to kSmallMax, indexed by size / 16.
-constexpr std::array<std::uint8_t, kSmallMax / 16 + 1> MakeLookup() {
-  std::array<std::uint8_t, kSmallMax / 16 + 1> lookup{};
+// The class of every multiple of 16 up to kLookupMax, indexed by size / 16.
+constexpr std::array<std::uint8_t, kLookupMax / 16 + 1> MakeLookup() {
+  std::array<std::uint8_t, kLookupMax / 16 + 1> lookup{};
   int cls = 0;
   for (std::size_t granules = 0; granules < lookup.size(); ++granules) {
     while (kSizes[cls] < granules * 16) ++cls;
@@ -45,9 +50,20 @@ inline constexpr auto kLookup = MakeLookup();
 
 }  // namespace size_classes_internal
 
+// The smallest class whose blocks hold `size` bytes; `size` <= kLookupMax.
+constexpr int LookupSizeClass(std::size_t size) {
+  return size_classes_internal::kLookup[(size + 15) >> 4];
+}
+
 // The smallest class whose blocks hold `size` bytes; `size` <= kSmallMax.
 constexpr int SizeClassOf(std::size_t size) {
-  return size_classes_internal::kLookup[(size + 15) >> 4];
+  if (size <= kLookupMax) return LookupSizeClass(size);
+  // Above 128 the classes are base + q * base / 4 for a power of two `base`
+  // and q in 1..4: the size's base is the power of two below it.
+  const int log = std::bit_width(size - 1) - 1;
+  const std::size_t base = std::size_t{1} << log;
+  const int quarter = static_cast<int>((size - base - 1) >> (log - 2));
+  return 8 + 4 * (log - 7) + quarter;
 }
 
 // The block size of class `cls`.
@@ -55,9 +71,46 @@ constexpr std::size_t ClassSize(int cls) {
   return size_classes_internal::kSizes[cls];
 }
 
+// How many of a chunk's pages a page of class `cls` spans (a span: one
+// PageInfo, at its first page). Up to half a page, one; above, the fewest
+// pages that hold four blocks and waste at most an eighth of themselves.
+inline constexpr int kMaxSpanPages = 16;
+
+namespace size_classes_internal {
+
+constexpr std::array<std::uint8_t, kSizeClasses> MakeSpanPages() {
+  std::array<std::uint8_t, kSizeClasses> pages{};
+  for (int cls = 0; cls < kSizeClasses; ++cls) {
+    const std::size_t size = kSizes[cls];
+    int n = 1;
+    if (2 * size > kPageSize) {
+      while (n < kMaxSpanPages) {
+        const std::size_t bytes = n * kPageSize;
+        if (bytes / size >= 4 && 8 * (bytes % size) <= bytes) break;
+        ++n;
+      }
+    }
+    pages[cls] = static_cast<std::uint8_t>(n);
+  }
+  return pages;
+}
+
+inline constexpr auto kSpanPages = MakeSpanPages();
+
+}  // namespace size_classes_internal
+
+constexpr int SpanPagesOf(int cls) {
+  return size_classes_internal::kSpanPages[cls];
+}
+
 static_assert(ClassSize(kSizeClasses - 1) == kSmallMax);
 static_assert(SizeClassOf(0) == 0 && SizeClassOf(16) == 0 &&
               SizeClassOf(17) == 1);
+static_assert(ClassSize(SizeClassOf(kLookupMax + 1)) == 40 * 1024 &&
+              ClassSize(SizeClassOf(64 * 1024)) == 64 * 1024 &&
+              SizeClassOf(kSmallMax) == kSizeClasses - 1);
+static_assert(SpanPagesOf(SizeClassOf(kLookupMax)) == 1 &&
+              SpanPagesOf(kSizeClasses - 1) == kMaxSpanPages);
 
 }  // namespace rusty_malloc
 

@@ -14,6 +14,7 @@
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/misuse.h"
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/thread_heap.h"
 
@@ -98,6 +99,11 @@ class ThreadBinding {
     return heap_count_;
   }
 
+  // Gives the free memory of the heaps no thread uses back: their remote
+  // frees taken over, their empty pages and chunks released and purged.
+  // Those unused for a purge delay, or with `now_too`, all of it now.
+  void ReleaseAbandoned(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
+
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
   // In the child: the heaps of threads that were running when the parent
@@ -113,6 +119,11 @@ class ThreadBinding {
 
  private:
   static void AbandonAtThreadExit(void* heap);
+  // ReleaseAbandoned(false) on `self`, a ThreadBinding: what live heaps call
+  // now and then (ThreadHeap::set_purge_others).
+  static void PurgeAbandoned(void* self) {
+    static_cast<ThreadBinding*>(self)->ReleaseAbandoned(false);
+  }
   Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
 
   absl::base_internal::SpinLock lock_;
@@ -165,6 +176,7 @@ ThreadHeap<S>* ThreadBinding<S>::NewHeap(S* source) {
   if (memory == nullptr) return nullptr;
   Heap* heap = new (memory) Heap(source);
   heap->owner = this;
+  heap->set_purge_others(&PurgeAbandoned);
   heap->registry_next = heaps_;
   heaps_ = heap;
   ++heap_count_;
@@ -176,12 +188,29 @@ void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
   auto* heap = static_cast<Heap*>(arg);
   auto* self = static_cast<ThreadBinding*>(heap->owner);
   heap->CollectAll();
+  heap->PurgeIfDue(CoarseNowNs());
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
   if (slot.heap == heap) slot = {};
   absl::base_internal::SpinLockHolder hold(&self->lock_);
   heap->abandoned = true;
   heap->abandoned_next = self->abandoned_;
   self->abandoned_ = heap;
+}
+
+template <ChunkSource S>
+void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
+  const std::int64_t now = CoarseNowNs();
+  absl::base_internal::SpinLockHolder hold(&lock_);
+  // No thread adopts a heap while the lock is held: this one is their only
+  // user until it lets go.
+  for (Heap* heap = abandoned_; heap != nullptr; heap = heap->abandoned_next) {
+    heap->CollectAll(/*everything=*/true);
+    if (now_too) {
+      heap->Purge();
+    } else {
+      heap->PurgeIfDue(now);
+    }
+  }
 }
 
 template <ChunkSource S>

@@ -2,12 +2,14 @@
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_THREAD_HEAP_H_
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <new>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/heap_report.h"
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
@@ -77,8 +79,22 @@ class ThreadHeap {
   }
 
   // Takes over every remote free and retires pages left empty. For a heap
-  // being abandoned or adopted, and before it takes a new chunk.
-  ABSL_ATTRIBUTE_NOINLINE void CollectAll();
+  // being abandoned or adopted, and before it takes a new chunk. With
+  // `everything`, empty pages at their queue's front and an empty last chunk
+  // go too (malloc_trim, and heaps no thread uses).
+  ABSL_ATTRIBUTE_NOINLINE void CollectAll(bool everything = false);
+  // Gives the memory of every page not in use back to the OS now (where the
+  // source can decommit).
+  ABSL_ATTRIBUTE_NOINLINE void Purge();
+  // Purge, once the purge delay has passed since a page was left unused.
+  void PurgeIfDue(std::int64_t now) {
+    if (purge_due_ns_ != 0 && now >= purge_due_ns_) Purge();
+  }
+  // For the owner of heaps no thread uses: `purge_others(owner)` runs at
+  // most once per purge delay, from a slow path of this heap.
+  void set_purge_others(void (*purge_others)(void*)) {
+    purge_others_ = purge_others;
+  }
 
   // The first broken invariant of this heap's chunks, pages and queues. Only
   // while no thread allocates or frees in it.
@@ -102,22 +118,30 @@ class ThreadHeap {
   PageQueue& QueueOf(const PageInfo* page) { return queues_[page->size_class]; }
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls);
   PageInfo* NewPage(int cls);
-  ChunkHeader* FirstChunkWithRoom() const {
+  // The first chunk with `pages` consecutive pages unused, and where.
+  ChunkHeader* FirstChunkWithRoom(int pages, int* index) const {
     ChunkHeader* chunk = chunks_;
-    while (chunk != nullptr && chunk->pages_in_use == kPagesPerChunk - 1) {
+    while (chunk != nullptr &&
+           (*index = FindUnusedRun(chunk->used_pages, pages)) < 0) {
       chunk = chunk->next;
     }
     return chunk;
   }
   // Takes `page` out of use; true when that released its chunk to the
-  // source, after which nothing in the chunk may be touched.
-  ABSL_ATTRIBUTE_NOINLINE bool RetirePage(PageInfo* page);
+  // source, after which nothing in the chunk may be touched. The heap's last
+  // chunk stays, unless `release_last`.
+  ABSL_ATTRIBUTE_NOINLINE bool RetirePage(PageInfo* page,
+                                          bool release_last = false);
 
   S* source_;
   PageQueue queues_[kSizeClasses];
   ChunkHeader* chunks_ = nullptr;
   std::size_t chunk_count_ = 0;
   std::size_t next_collect_at_ = 0;  // NewPage's next CollectAll, in chunks.
+  // When pages left unused go back to the OS; 0 while none wait.
+  std::int64_t purge_due_ns_ = 0;
+  void (*purge_others_)(void*) = nullptr;
+  std::int64_t next_purge_others_ns_ = 0;
 };
 
 template <ChunkSource S>
@@ -149,7 +173,15 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
 
 template <ChunkSource S>
 PageInfo* ThreadHeap<S>::NewPage(int cls) {
-  ChunkHeader* chunk = FirstChunkWithRoom();
+  const std::int64_t now = CoarseNowNs();
+  PurgeIfDue(now);
+  if (purge_others_ != nullptr && now >= next_purge_others_ns_) {
+    next_purge_others_ns_ = now + kDefaultPurgeDelayNs;
+    purge_others_(owner);
+  }
+  const int pages = SpanPagesOf(cls);
+  int index = 0;
+  ChunkHeader* chunk = FirstChunkWithRoom(pages, &index);
   if (chunk == nullptr && chunks_ != nullptr &&
       chunk_count_ >= next_collect_at_) {
     // Before taking memory from the source, take back what other threads
@@ -159,7 +191,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
     // linear in the heap's size overall, not quadratic.
     CollectAll();
     next_collect_at_ = chunk_count_ + chunk_count_ / 4 + 1;
-    chunk = FirstChunkWithRoom();
+    chunk = FirstChunkWithRoom(pages, &index);
   }
   if (chunk == nullptr) {
     void* memory = source_->AllocateChunk();
@@ -169,26 +201,34 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
     chunk->next = chunks_;
     chunks_ = chunk;
     ++chunk_count_;
+    index = 1;  // Page 0 holds the header.
   }
-  int index = 1;  // Page 0 holds the header.
-  while (chunk->pages[index].size_class >= 0) ++index;
   PageInfo* page = &chunk->pages[index];
   StartPage(page, reinterpret_cast<std::byte*>(chunk) + index * kPageSize, cls);
-  ++chunk->pages_in_use;
+  chunk->used_pages |= PageRunMask(index, pages);
+  chunk->dirty_unused &= ~PageRunMask(index, pages);
   return page;
 }
 
 template <ChunkSource S>
-bool ThreadHeap<S>::RetirePage(PageInfo* page) {
+bool ThreadHeap<S>::RetirePage(PageInfo* page, bool release_last) {
   if (!Planted(PlantedBug::kRetiredPageLeftQueued)) QueueOf(page).Unlink(page);
-  page->size_class = -1;
-  page->free = nullptr;
   ChunkHeader* chunk = ChunkOf(page->start);
+  const std::uint64_t run =
+      PageRunMask(static_cast<int>(page - chunk->pages), page->span_pages);
+  chunk->used_pages &= ~run;
+  StopPage(page);
   constexpr int kLeft = Planted(PlantedBug::kChunkReleasedInUse) ? 1 : 0;
-  if (--chunk->pages_in_use > kLeft) return false;
   // An empty chunk goes back to the source (and its memory to the OS),
   // unless it is the heap's only one: keep that for the next allocation.
-  if (chunks_ == chunk && chunk->next == nullptr) return false;
+  if (std::popcount(chunk->used_pages) - 1 > kLeft ||
+      (chunks_ == chunk && chunk->next == nullptr && !release_last)) {
+    // The page's memory stays for reuse until the purge delay is over.
+    chunk->dirty_unused |= run;
+    if (purge_due_ns_ == 0)
+      purge_due_ns_ = CoarseNowNs() + kDefaultPurgeDelayNs;
+    return false;
+  }
   ChunkHeader** link = &chunks_;
   while (*link != chunk) link = &(*link)->next;
   *link = chunk->next;
@@ -199,7 +239,7 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page) {
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::CollectAll() {
+void ThreadHeap<S>::CollectAll(bool everything) {
   for (ChunkHeader* chunk = chunks_; chunk != nullptr;) {
     ChunkHeader* next = chunk->next;
     for (int i = 1; i < kPagesPerChunk; ++i) {
@@ -208,12 +248,41 @@ void ThreadHeap<S>::CollectAll() {
       CollectRemoteFrees(page);
       // Retiring the chunk's last page in use releases the chunk, and with
       // it the page array this loop walks: stop there.
-      if (page->used == 0 && page != QueueOf(page).head() && RetirePage(page) &&
+      if (page->used == 0 && (everything || page != QueueOf(page).head()) &&
+          RetirePage(page, everything) &&
           !Planted(PlantedBug::kCollectAllWalksReleasedChunk)) {
         break;
       }
     }
     chunk = next;
+  }
+  // An empty last chunk has no page to retire: release it here.
+  if (everything && chunks_ != nullptr && chunks_->next == nullptr &&
+      chunks_->used_pages == 1) {
+    ChunkHeader* chunk = chunks_;
+    chunks_ = nullptr;
+    --chunk_count_;
+    chunk->~ChunkHeader();
+    source_->ReleaseChunk(chunk);
+  }
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::Purge() {
+  purge_due_ns_ = 0;
+  for (ChunkHeader* chunk = chunks_; chunk != nullptr; chunk = chunk->next) {
+    std::uint64_t dirty = chunk->dirty_unused;
+    chunk->dirty_unused = 0;
+    if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
+      while (dirty != 0) {
+        const int first = std::countr_zero(dirty);
+        const int pages = std::countr_one(dirty >> first);
+        source_->Decommit(
+            reinterpret_cast<std::byte*>(chunk) + first * kPageSize,
+            pages * kPageSize);
+        dirty &= ~PageRunMask(first, pages);
+      }
+    }
   }
 }
 
@@ -226,18 +295,27 @@ HeapReport ThreadHeap<S>::Verify() const {
     if (!source_->Contains(chunk)) {
       return {"chunk does not come from the chunk source", chunk};
     }
-    int in_use = 0;
+    std::uint64_t in_use = 1;
     for (int i = 1; i < kPagesPerChunk; ++i) {
       const PageInfo& page = chunk->pages[i];
+      if (page.size_class == kPageContinues &&
+          (page.span_back == 0 || page.span_back >= i ||
+           (&page - page.span_back)->size_class < 0 ||
+           page.span_back >= (&page - page.span_back)->span_pages)) {
+        return {"page continues no span in use", &page};
+      }
       if (page.size_class < 0) continue;
-      ++in_use;
+      if (page.span_pages == 0 || i + page.span_pages > kPagesPerChunk) {
+        return {"span runs past its chunk", &page};
+      }
+      in_use |= PageRunMask(i, page.span_pages);
       ++pages_seen;
       const HeapReport report = VerifyPage(
           page, reinterpret_cast<const std::byte*>(chunk) + i * kPageSize);
       if (!report.ok()) return report;
     }
-    if (in_use != chunk->pages_in_use) {
-      return {"chunk's count of pages in use is wrong", chunk};
+    if (in_use != chunk->used_pages) {
+      return {"chunk's map of pages in use is wrong", chunk};
     }
   }
   std::size_t queued = 0;

@@ -1,0 +1,24 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_COMMON_MONOTONIC_CLOCK_H_
+#define RUSTY_MALLOC_ALLOCATOR_COMMON_MONOTONIC_CLOCK_H_
+
+#include <time.h>
+
+#include <cstdint>
+
+namespace rusty_malloc {
+
+// Nanoseconds on the coarse monotonic clock: a vDSO read with no syscall,
+// whose tick (a few ms) is far finer than the purge delays it times.
+inline std::int64_t CoarseNowNs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+// How long free memory is kept for reuse before it goes back to the OS, by
+// default, in every heap that purges.
+inline constexpr std::int64_t kDefaultPurgeDelayNs = 1'000'000'000;
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_COMMON_MONOTONIC_CLOCK_H_
