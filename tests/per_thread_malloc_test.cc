@@ -274,6 +274,35 @@ TYPED_TEST(PerThreadMallocTest, AbandonedHeapsGiveMemoryBackUnadopted) {
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
+// Stats() splits the memory behind the heaps as the OS sees it: reserved
+// holds committed holds resident, and resident follows what is touched and
+// what malloc_trim gives back.
+TYPED_TEST(PerThreadMallocTest, StatsSplitReservedCommittedAndResident) {
+  auto& heap = this->heap();
+  constexpr std::size_t kTouched = std::size_t{8} << 20;
+  const HeapStats before = heap.Stats();
+  std::vector<void*> blocks;
+  for (std::size_t i = 0; i < kTouched / 1024; ++i) {
+    blocks.push_back(heap.Allocate(1024));
+    std::memset(blocks.back(), 1, 1024);
+  }
+  void* large = heap.Allocate(kTouched);
+  ASSERT_NE(large, nullptr);
+  std::memset(large, 1, kTouched);
+  const HeapStats used = heap.Stats();
+  EXPECT_GE(used.reserved_bytes, used.committed_bytes);
+  EXPECT_GE(used.committed_bytes, used.resident_bytes);
+  EXPECT_GE(used.committed_bytes, used.heap_bytes);
+  EXPECT_GE(used.resident_bytes, before.resident_bytes + 2 * kTouched);
+  for (void* p : blocks) heap.Deallocate(p);
+  heap.Deallocate(large);
+  heap.ReleaseFreeMemory();
+  const HeapStats after = heap.Stats();
+  EXPECT_LE(after.resident_bytes, before.resident_bytes + kChunkSize);
+  EXPECT_GE(after.reserved_bytes, after.committed_bytes);
+  ExpectIntact(heap);
+}
+
 TYPED_TEST(PerThreadMallocTest, EmptyChunksGoBackToTheSource) {
   auto& heap = this->heap();
   std::vector<void*> blocks;

@@ -16,6 +16,16 @@ struct HeapStats {
   std::size_t largest_free_block = 0;
   std::size_t overhead_bytes = 0;  // Heap framing that is never a block.
   std::size_t heap_bytes = 0;      // The grower's extent.
+  // The memory behind the heap as the OS sees it, each part of the one
+  // before: address space held (in any protection), what of it is readable
+  // and writable (what counts against the commit limit), and what of that
+  // is in RAM now.
+  std::size_t reserved_bytes = 0;
+  std::size_t committed_bytes = 0;
+  std::size_t resident_bytes = 0;
+
+  // Sums two heaps' figures (the largest free block is the larger one).
+  HeapStats& operator+=(const HeapStats& other);
 };
 
 // The outcome of a heap walk: the first invariant found broken, if any. Holds

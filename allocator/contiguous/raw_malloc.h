@@ -12,6 +12,7 @@
 #include "allocator/common/os_page.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/realloc_by_moving.h"
+#include "allocator/common/resident.h"
 #include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/carve.h"
@@ -272,6 +273,14 @@ HeapStats RawMalloc<G, Index>::Stats() {
   HeapStats stats;
   stats.heap_bytes = grower_.Size();
   if (stats.heap_bytes != 0) stats.overhead_bytes = HeapExtent::kFrameBytes;
+  // Growers that reserve ahead (MmapGrower) say how much; for the others
+  // the heap is all there is.
+  stats.reserved_bytes = stats.committed_bytes = stats.heap_bytes;
+  if constexpr (requires { grower_.Reserved() + grower_.Committed(); }) {
+    stats.reserved_bytes = grower_.Reserved();
+    stats.committed_bytes = grower_.Committed();
+  }
+  stats.resident_bytes = ResidentBytes(grower_.Base(), stats.committed_bytes);
   static_cast<void>(WalkHeap(extent(), [&stats](Block* block) {
     const std::size_t size = block->Size();
     if (block->IsFree()) {

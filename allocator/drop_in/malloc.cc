@@ -84,13 +84,14 @@ int rusty_malloc_verify(void) {
 
 void rusty_malloc_print_stats(void) {
   const rusty_malloc::HeapStats s = TheGlobalHeap().Stats();
-  char line[256];
+  char line[320];
   const int n = std::snprintf(
       line, sizeof(line),
       "rusty_malloc: heap %zu bytes, %zu blocks allocated (%zu bytes), "
-      "%zu free blocks (%zu bytes)\n",
+      "%zu free blocks (%zu bytes); %zu bytes reserved, %zu committed, "
+      "%zu resident\n",
       s.heap_bytes, s.allocated_blocks, s.allocated_bytes, s.free_blocks,
-      s.free_bytes);
+      s.free_bytes, s.reserved_bytes, s.committed_bytes, s.resident_bytes);
   if (n > 0) {
     const ssize_t ignored = write(STDERR_FILENO, line, static_cast<size_t>(n));
     (void)ignored;

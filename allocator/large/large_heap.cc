@@ -8,6 +8,7 @@
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/os_page.h"
 #include "allocator/common/planted_bug.h"
+#include "allocator/common/resident.h"
 #include "allocator/common/sanitizer.h"
 
 namespace rusty_malloc {
@@ -259,12 +260,15 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
 RUSTY_MALLOC_UNCOVERED_WALK HeapStats LargeHeap::Stats() const {
   SpinLockHolder hold(&lock_);
   HeapStats stats;
-  live_.ForEach([&stats](std::uintptr_t, std::size_t bytes) {
+  live_.ForEach([&stats](std::uintptr_t at, std::size_t bytes) {
     stats.allocated_bytes += bytes;
     ++stats.allocated_blocks;
+    stats.resident_bytes += ResidentBytes(reinterpret_cast<void*>(at), bytes);
     return true;
   });
   for (int i = 0; i < kept_count_; ++i) {
+    stats.resident_bytes +=
+        ResidentBytes(reinterpret_cast<void*>(kept_[i].begin), kept_[i].bytes);
     stats.free_bytes += kept_[i].bytes;
     ++stats.free_blocks;
     if (kept_[i].bytes > stats.largest_free_block) {
@@ -272,6 +276,8 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapStats LargeHeap::Stats() const {
     }
   }
   stats.heap_bytes = stats.allocated_bytes + stats.free_bytes;
+  // Mappings are read-write from the start and reserve nothing more.
+  stats.reserved_bytes = stats.committed_bytes = stats.heap_bytes;
   return stats;
 }
 

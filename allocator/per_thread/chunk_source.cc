@@ -44,6 +44,7 @@ bool MmapChunkSource::ReserveRegion() {
     }
     next_ = first;
     region_end_ = end;
+    reserved_ += end - first;
     if (next_region_chunks_ < kRegionChunks) next_region_chunks_ *= 2;
     return true;
   }
@@ -88,6 +89,16 @@ bool MmapChunkSource::PushReleased(std::uintptr_t chunk) {
   }
   released_[released_count_++] = chunk;
   return true;
+}
+
+std::size_t MmapChunkSource::ReservedBytes() {
+  SpinLockHolder hold(&lock_);
+  return reserved_;
+}
+
+std::size_t MmapChunkSource::CommittedBytes() {
+  SpinLockHolder hold(&lock_);
+  return carved_ * kChunkSize;
 }
 
 void MmapChunkSource::Decommit(void* p, std::size_t bytes) {

@@ -25,6 +25,9 @@ namespace rusty_malloc {
 // and optionally
 //   void Decommit(void*, size_t)  gives the memory of unused pages of a chunk
 //                               handed out back to the OS.
+//   size_t ReservedBytes(), CommittedBytes()  the address space the source
+//                               holds, and what of it is read-write (whether
+//                               in a heap's chunk or released).
 template <typename S>
 concept ChunkSource = requires(S& s, void* chunk, const void* p) {
   { s.AllocateChunk() } -> std::same_as<void*>;
@@ -59,6 +62,8 @@ class MmapChunkSource {
   // Gives the memory of `bytes` at `p`, whole pages inside a chunk handed
   // out, back to the OS; they read as zero when next touched.
   static void Decommit(void* p, std::size_t bytes);
+  std::size_t ReservedBytes() ABSL_LOCKS_EXCLUDED(lock_);
+  std::size_t CommittedBytes() ABSL_LOCKS_EXCLUDED(lock_);
 
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
@@ -72,7 +77,8 @@ class MmapChunkSource {
   const std::size_t limit_chunks_;
   absl::base_internal::SpinLock lock_;
   ChunkMap map_;  // Marked under lock_; read without it (Contains).
-  std::size_t carved_ ABSL_GUARDED_BY(lock_) = 0;  // Chunks handed out new.
+  std::size_t carved_ ABSL_GUARDED_BY(lock_) = 0;    // Chunks handed out new.
+  std::size_t reserved_ ABSL_GUARDED_BY(lock_) = 0;  // Bytes, every region.
   // The current region's next chunk and end.
   std::uintptr_t next_ ABSL_GUARDED_BY(lock_) = 0;
   std::uintptr_t region_end_ ABSL_GUARDED_BY(lock_) = 0;

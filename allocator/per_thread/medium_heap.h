@@ -195,14 +195,7 @@ inline void* DefaultMediumHeap::Reallocate(void* ptr, std::size_t size,
 
 inline HeapStats DefaultMediumHeap::Stats() {
   HeapStats stats = contiguous_.Stats();
-  const HeapStats large = large_.Stats();
-  stats.allocated_bytes += large.allocated_bytes;
-  stats.allocated_blocks += large.allocated_blocks;
-  stats.free_bytes += large.free_bytes;
-  stats.free_blocks += large.free_blocks;
-  stats.largest_free_block =
-      std::max(stats.largest_free_block, large.largest_free_block);
-  stats.heap_bytes += large.heap_bytes;
+  stats += large_.Stats();
   return stats;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "allocator/common/resident.h"
+
 namespace rusty_malloc {
 
 using per_thread_internal::NextOf;
@@ -72,6 +74,7 @@ std::size_t AddPageStats(const PageInfo& page, HeapStats& stats) {
 
 void AddChunkStats(const ChunkHeader& chunk, HeapStats& stats) {
   stats.heap_bytes += kChunkSize;
+  stats.resident_bytes += ResidentBytes(&chunk, kChunkSize);
   std::size_t accounted = 0;
   for (const PageInfo& page : chunk.pages) {
     if (page.size_class >= 0) accounted += AddPageStats(page, stats);

@@ -103,8 +103,8 @@ inline void CollectRemoteFrees(PageInfo* page) {
 // Only while no thread allocates or frees in it.
 HeapReport VerifyPage(const PageInfo& page, const std::byte* start);
 
-// Adds the chunk to `stats`: its pages' blocks, and the rest of it as
-// overhead. Only while no thread allocates or frees in it.
+// Adds the chunk to `stats`: its pages' blocks, the rest of it as overhead,
+// and its resident memory. Only while no thread allocates or frees in it.
 void AddChunkStats(const ChunkHeader& chunk, HeapStats& stats);
 
 }  // namespace rusty_malloc

@@ -247,11 +247,21 @@ HeapReport PerThreadMalloc<S, M>::Verify() {
 
 template <ChunkSource S, MediumHeap M>
 HeapStats PerThreadMalloc<S, M>::Stats() {
-  HeapStats stats = medium_.Stats();
+  HeapStats stats;
   binding_.ForEachHeap([&stats](const ThreadHeap<S>& heap) {
     heap.AddStats(stats);
     return true;
   });
+  // Chunks are read-write whole from when the source hands them out; the
+  // source also holds released chunks and reserved regions.
+  stats.reserved_bytes = stats.committed_bytes = stats.heap_bytes;
+  if constexpr (requires {
+                  source_.ReservedBytes() + source_.CommittedBytes();
+                }) {
+    stats.reserved_bytes = source_.ReservedBytes();
+    stats.committed_bytes = source_.CommittedBytes();
+  }
+  stats += medium_.Stats();
   return stats;
 }
 
