@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <new>
 #include <string>
@@ -314,6 +315,25 @@ TEST_F(MallocTest, FailingNewCallsTheHandlerThenThrows) {
   EXPECT_EQ(operator new[](Opaque(SIZE_MAX / 2), std::align_val_t{64},
                            std::nothrow),
             nullptr);
+  // Thrown and caught by the program's own C++ runtime, even under
+  // LD_PRELOAD (whose library carries a copy of its own): its count of
+  // exceptions in flight is back to zero.
+  EXPECT_EQ(std::uncaught_exceptions(), 0);
+}
+
+void ThrowingHandler() { throw std::bad_alloc(); }
+
+TEST_F(MallocTest, NothrowNewReturnsNullWhenTheHandlerThrows) {
+  std::set_new_handler(ThrowingHandler);
+  EXPECT_EQ(operator new(Opaque(SIZE_MAX / 2), std::nothrow), nullptr);
+  EXPECT_EQ(operator new[](Opaque(SIZE_MAX / 2), std::nothrow), nullptr);
+  std::set_new_handler(nullptr);
+  EXPECT_EQ(std::uncaught_exceptions(), 0);
+  try {
+    throw 1;
+  } catch (int) {
+    EXPECT_EQ(std::uncaught_exceptions(), 0);
+  }
 }
 
 TEST_F(MallocTest, ForkedChildAllocatesWhileOtherThreadsWereBusy) {

@@ -18,9 +18,22 @@ void* NewOrThrow(std::size_t size, std::size_t align) {
                                          align);
 }
 
-void* NewNoThrow(std::size_t size, std::size_t align) noexcept {
+// Failing, with a new-handler that may throw: the program's runtime must
+// catch that, not this library's copy (cxx_runtime.h), or it would count the
+// exception as still in flight.
+[[gnu::noinline, gnu::cold]] void* NewNoThrowSlow(std::size_t size,
+                                                  std::size_t align) noexcept {
+  void* result;
+  if (rusty_malloc::c_api::ProgramNothrowNew(size, align, &result)) {
+    return result;
+  }
   return rusty_malloc::c_api::NewNoThrow(rusty_malloc::TheGlobalHeap(), size,
                                          align);
+}
+
+void* NewNoThrow(std::size_t size, std::size_t align) noexcept {
+  if (void* p = rusty_malloc::TheGlobalHeap().Allocate(size, align)) return p;
+  return NewNoThrowSlow(size, align);
 }
 
 void Delete(void* p) noexcept {

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <new>
 
+#include "allocator/drop_in/cxx_runtime.h"
+
 namespace rusty_malloc::c_api {
 
 // The standard's loop: on failure the new-handler gets its chance (to free
@@ -17,7 +19,7 @@ template <typename Heap>
                                      std::size_t align) {
   for (;;) {
     if (void* p = heap.Allocate(size, align)) return p;
-    std::new_handler handler = std::get_new_handler();
+    std::new_handler handler = ProgramNewHandler();
     if (handler == nullptr) return nullptr;
     handler();
   }
@@ -27,7 +29,7 @@ template <typename Heap>
 [[nodiscard]] inline void* NewOrThrow(Heap& heap, std::size_t size,
                                       std::size_t align) {
   void* p = NewOrNull(heap, size, align);
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr) ThrowBadAlloc();
   return p;
 }
 

@@ -29,8 +29,11 @@ struct TlsSlot {
   std::uint64_t instance = 0;
   void* heap = nullptr;
 };
-inline thread_local TlsSlot tls_slot __attribute__((tls_model("initial-exec")));
-inline std::atomic<std::uint64_t> next_instance{0};
+// Defined once (thread_binding.cc) rather than inline: an inline variable is
+// a unique global symbol, which a shared library cannot keep to itself.
+extern constinit thread_local TlsSlot tls_slot
+    __attribute__((tls_model("initial-exec")));
+extern constinit std::atomic<std::uint64_t> next_instance;
 
 }  // namespace per_thread_internal
 
