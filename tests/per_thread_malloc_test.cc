@@ -303,6 +303,35 @@ TYPED_TEST(PerThreadMallocTest, StatsSplitReservedCommittedAndResident) {
   ExpectIntact(heap);
 }
 
+// Blocks freed into the contiguous heap (its trim threshold and top pad keep
+// up to 40 MiB) and mappings kept for reuse go back to the OS a purge delay
+// later, on the next call into the medium or large paths.
+TYPED_TEST(PerThreadMallocTest, MediumMemoryGoesBackAfterThePurgeDelay) {
+  auto& heap = this->heap();
+  constexpr std::size_t kBlock = std::size_t{2} << 20;
+  // A freed 4 MiB mapping raises the mapping threshold: 2 MiB blocks then
+  // come from the contiguous heap.
+  heap.Deallocate(heap.Allocate(2 * kBlock));
+  std::vector<void*> blocks;
+  for (int i = 0; i < 12; ++i) {
+    blocks.push_back(heap.Allocate(kBlock));
+    ASSERT_NE(blocks.back(), nullptr);
+    ASSERT_EQ(heap.medium().large().UsableSize(blocks.back()), 0u);
+    std::memset(blocks.back(), 1, kBlock);
+  }
+  const std::size_t used = heap.medium().Stats().resident_bytes;
+  ASSERT_GE(used, 12 * kBlock);
+  for (void* p : blocks) heap.Deallocate(p);
+  // Large free blocks go back at once; the top pad stays for reuse.
+  const std::size_t kept = heap.medium().Stats().resident_bytes;
+  EXPECT_GE(kept, 2 * kBlock);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(kDefaultPurgeDelayNs) +
+                              std::chrono::milliseconds(50));
+  heap.Deallocate(heap.Allocate(kSmallMax + 1));
+  EXPECT_LE(heap.medium().Stats().resident_bytes, kBlock / 4) << kept;
+  ExpectIntact(heap);
+}
+
 TYPED_TEST(PerThreadMallocTest, EmptyChunksGoBackToTheSource) {
   auto& heap = this->heap();
   std::vector<void*> blocks;

@@ -16,9 +16,27 @@
 //                      thread, then OPS / 2 blocks of 128 B (the second
 //                      phase can reuse the first's memory only if the
 //                      allocator takes remote frees back)
-// Prints: WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
+// Prints one line:
+//   WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
+//   RESIDENT_BEFORE_KIB RESIDENT_AFTER_KIB
+// (the last two appended, so readers of the first five keep working).
+// RESIDENT_BEFORE_KIB is the process's anonymous resident memory (RssAnon
+// in /proc/self/status: file-backed pages, the binary and its libraries,
+// left out; the whole resident set from /proc/self/statm on a kernel without
+// RssAnon; -1 if neither can be read) just before the workload starts, and
+// after as many idle threads as it will have at once were started and
+// joined (glibc's cache of thread stacks then counts in both figures).
+// RESIDENT_AFTER_KIB is the same once the workload has freed everything it
+// allocated and all its threads are joined, after a wait of 1.1 s (past the
+// 1 s purge delay, kDefaultPurgeDelayNs), a malloc and free of 32 bytes and
+// of 1 MiB from the main thread (for allocators that purge when called, on
+// their small and their large paths) and 0.1 s more. The waits
+// are not in WALL_SECONDS or OPS_PER_SECOND.
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -168,6 +186,61 @@ std::uint64_t FastPath(int, long pairs) {
   return static_cast<std::uint64_t>(pairs);
 }
 
+// Reads a small /proc file into `buffer`, NUL-terminated, with read(2):
+// stdio would allocate, and the reading must not disturb what it measures.
+// Returns false if unreadable.
+bool ReadProcFile(const char* path, char (&buffer)[8192]) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::size_t length = 0;
+  while (length < sizeof(buffer) - 1) {
+    const ssize_t n = read(fd, buffer + length, sizeof(buffer) - 1 - length);
+    if (n <= 0) break;
+    length += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  buffer[length] = '\0';
+  return length > 0;
+}
+
+// The process's anonymous resident memory in KiB (see the output line at the
+// top); -1 if unreadable.
+long ResidentKib() {
+  char buffer[8192];
+  if (ReadProcFile("/proc/self/status", buffer)) {
+    // "RssAnon:\t    1234 kB"
+    if (const char* at = std::strstr(buffer, "\nRssAnon:")) {
+      return std::strtol(at + std::strlen("\nRssAnon:"), nullptr, 10);
+    }
+  }
+  unsigned long size = 0, resident = 0;
+  if (!ReadProcFile("/proc/self/statm", buffer) ||
+      std::sscanf(buffer, "%lu %lu", &size, &resident) != 2) {
+    return -1;
+  }
+  return static_cast<long>(
+      resident * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)) / 1024);
+}
+
+void* Idle(void*) { return nullptr; }
+
+// Starts `count` threads that do nothing, all alive at once, and joins them.
+// glibc keeps the stacks of joined threads (up to 40 MiB of them) with the
+// few pages each used still resident; done before RESIDENT_BEFORE_KIB, the
+// workload's threads reuse them, so those pages count in both figures, not as
+// memory the allocator kept. Plain pthreads, so that the threads never call
+// the allocator (std::thread's state is freed by the new thread).
+void WarmThreadStacks(int count) {
+  std::vector<pthread_t> ids(static_cast<std::size_t>(count));
+  for (pthread_t& id : ids) {
+    if (pthread_create(&id, nullptr, Idle, nullptr) != 0) {
+      std::fprintf(stderr, "pthread_create failed\n");
+      std::exit(1);
+    }
+  }
+  for (pthread_t id : ids) pthread_join(id, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,7 +253,15 @@ int main(int argc, char** argv) {
   int threads = std::atoi(argv[2]);
   const long ops = std::atol(argv[3]);
   if (workload == "producer_consumer" && threads % 2 == 1) ++threads;
-  std::vector<Ring> rings(static_cast<std::size_t>(threads / 2 + 1));
+  // As many as are alive at once: remote_then_other's threads each start a
+  // helper.
+  WarmThreadStacks(2 * threads);
+  const long resident_before = ResidentKib();
+  // Only producer_consumer's: another workload's resident memory after
+  // freeing everything should not depend on how an allocator keeps them.
+  std::vector<Ring> rings(workload == "producer_consumer"
+                              ? static_cast<std::size_t>(threads / 2)
+                              : 0);
   std::atomic<std::uint64_t> done{0};
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
@@ -210,9 +291,25 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  // The rings and the pool are the workload's too: everything it allocated
+  // is freed now (each workload frees its own blocks).
+  std::vector<Ring>().swap(rings);
+  std::vector<std::thread>().swap(pool);
+  // Past the purge delay, then some activity for allocators that purge only
+  // when called, then a moment for any purge that activity started.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  for (const std::size_t size : {std::size_t{32}, std::size_t{1} << 20}) {
+    void* poke = std::malloc(size);
+    Check(poke);
+    asm volatile("" : : "r"(poke) : "memory");
+    std::free(poke);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const long resident_after = ResidentKib();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  std::printf("%s %d %.4f %.0f %ld\n", workload.c_str(), threads, seconds,
-              static_cast<double>(done.load()) / seconds, usage.ru_maxrss);
+  std::printf("%s %d %.4f %.0f %ld %ld %ld\n", workload.c_str(), threads,
+              seconds, static_cast<double>(done.load()) / seconds,
+              usage.ru_maxrss, resident_before, resident_after);
   return 0;
 }

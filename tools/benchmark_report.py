@@ -1,7 +1,8 @@
 """Turns tools/benchmark_suite.sh's CSV files into report.md and
 throughput.svg: tables with ratios against the peers measured in the same
-run, the issue's targets each marked met or not met with its figures, and a
-plot of throughput against threads."""
+run, the issue's targets each marked met or not met with its figures,
+resident memory after a workload freed everything against before it started,
+and a plot of throughput against threads."""
 
 import csv
 import os
@@ -11,6 +12,9 @@ from collections import defaultdict
 PEERS = ["jemalloc", "tcmalloc", "mimalloc"]
 OURS = "rusty_per_thread"
 ORDER = ["glibc", "rusty_locked", OURS] + PEERS
+# The issue's target: after a workload frees everything, resident memory is
+# back within 10% of before it started, within the purge delay.
+RESIDENT_TARGET = 1.10
 COLORS = {"glibc": "#555555", "rusty_locked": "#d62728", OURS: "#1f77b4",
           "jemalloc": "#2ca02c", "tcmalloc": "#ff7f0e", "mimalloc": "#9467bd"}
 
@@ -18,11 +22,21 @@ COLORS = {"glibc": "#555555", "rusty_locked": "#d62728", OURS: "#1f77b4",
 def load(out):
     rate = defaultdict(dict)  # (workload, threads) -> allocator -> ops/s
     rss = defaultdict(dict)
+    resident = defaultdict(dict)  # (workload, threads) -> allocator -> (before, after) KiB
     with open(os.path.join(out, "results.csv")) as f:
         for row in csv.DictReader(f):
             key = (row["workload"], int(row["threads"]))
             rate[key][row["allocator"]] = float(row["ops_per_s"])
             rss[key][row["allocator"]] = int(row["peak_rss_kib"])
+            # Empty for python (not alloc_bench), absent from older CSVs,
+            # -1 where alloc_bench could not read /proc.
+            try:
+                before = int(row.get("resident_before_kib") or "")
+                after = int(row.get("resident_after_kib") or "")
+            except ValueError:
+                continue
+            if before > 0 and after >= 0:
+                resident[key][row["allocator"]] = (before, after)
     instructions = {}
     path = os.path.join(out, "callgrind.csv")
     if os.path.exists(path):
@@ -32,7 +46,7 @@ def load(out):
                     instructions[row["allocator"]] = float(row["instructions_per_pair"])
                 except ValueError:
                     pass
-    return rate, rss, instructions
+    return rate, rss, resident, instructions
 
 
 def fmt(x):
@@ -64,7 +78,43 @@ def tables(rate, rss, allocators):
     return lines
 
 
-def targets(rate, rss, instructions):
+def resident_ratios(resident, allocator):
+    """(after / before, key) for each workload and thread count."""
+    return [(resident[k][allocator][1] / resident[k][allocator][0], k)
+            for k in sorted(resident) if allocator in resident[k]]
+
+
+def resident_table(resident, allocators):
+    if not resident:
+        return []
+    present = [a for a in allocators if any(a in v for v in resident.values())]
+    lines = ["### Resident memory after freeing everything\n",
+             "Anonymous resident memory (RssAnon) once the workload has freed "
+             "everything and joined its threads, 1.2 s later (past the 1 s purge "
+             "delay; one malloc/free from the main thread 0.1 s before the "
+             "reading), against just before the workload started: after / before "
+             "(before -> after KiB).\n",
+             "| workload | " + " | ".join(present) + " |",
+             "|---|" + "---|" * len(present)]
+    for k in sorted(resident):
+        cells = []
+        for a in present:
+            if a in resident[k]:
+                before, after = resident[k][a]
+                cells.append(f"{after / before:.2f}x ({before} -> {after})")
+            else:
+                cells.append("-")
+        lines.append(f"| {k[0]}, {k[1]} threads | " + " | ".join(cells) + " |")
+    verdicts = []
+    for a in present:
+        r, _ = max(resident_ratios(resident, a))
+        verdicts.append("met" if r <= RESIDENT_TARGET else "**not met**")
+    lines.append(f"| **within {RESIDENT_TARGET:.2f}x of before everywhere** | "
+                 + " | ".join(verdicts) + " |\n")
+    return lines
+
+
+def targets(rate, rss, resident, instructions):
     lines = ["### Targets\n", "| target | figures | verdict |", "|---|---|---|"]
 
     def row(name, figures, met):
@@ -92,6 +142,15 @@ def targets(rate, rss, instructions):
         r, (w, t) = max(rss_ratios)
         row("per-thread peak RSS within 1.25x of the smallest peer's",
             f"worst {r:.2f}x ({w}, {t} threads)", r <= 1.25)
+    ours = resident_ratios(resident, OURS)
+    if ours:
+        r, (w, t) = max(ours)
+        meeting = [a for a in ORDER if any(a in v for v in resident.values())
+                   and max(resident_ratios(resident, a))[0] <= RESIDENT_TARGET]
+        row(f"per-thread resident memory after freeing everything within "
+            f"{RESIDENT_TARGET:.2f}x of before, past the purge delay",
+            f"worst {r:.2f}x ({w}, {t} threads); within {RESIDENT_TARGET:.2f}x "
+            f"everywhere: {', '.join(meeting) or 'none'}", r <= RESIDENT_TARGET)
     if OURS in instructions and "mimalloc" in instructions:
         r = instructions[OURS] / instructions["mimalloc"]
         row("fast path <= 1.25x mimalloc's instructions per malloc/free pair",
@@ -142,9 +201,10 @@ def svg(rate, allocators, path):
 
 def main():
     out = sys.argv[1]
-    rate, rss, instructions = load(out)
+    rate, rss, resident, instructions = load(out)
     allocators = [a for a in ORDER if any(a in v for v in rate.values())]
-    lines = targets(rate, rss, instructions) + tables(rate, rss, allocators)
+    lines = (targets(rate, rss, resident, instructions)
+             + resident_table(resident, allocators) + tables(rate, rss, allocators))
     svg(rate, allocators, os.path.join(out, "throughput.svg"))
     print("\n".join(lines))
 

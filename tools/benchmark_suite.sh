@@ -55,8 +55,11 @@ if [[ -n ${BENCH_ONLY:-} ]]; then
 fi
 
 # Runs one workload once under LD_PRELOAD=$1 and prints alloc_bench's line:
-# WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB. "python" is
-# Debian's python3 on tests/workloads/alloc_heavy.py (one run per second).
+# WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
+# RESIDENT_BEFORE_KIB RESIDENT_AFTER_KIB (anonymous resident memory before
+# the workload and after it freed everything, past the purge delay; see
+# tools/alloc_bench.cc). "python" is Debian's python3 on
+# tests/workloads/alloc_heavy.py (one run per second), without the last two.
 run_workload() {
   local preload=$1 workload=$2 threads=$3 ops=$4
   if [[ ${workload} == python ]]; then
@@ -73,7 +76,7 @@ run_workload() {
 }
 repeats=${BENCH_REPEATS:-3}
 
-echo "allocator,workload,threads,wall_s,ops_per_s,peak_rss_kib" >"${out}/results.csv"
+echo "allocator,workload,threads,wall_s,ops_per_s,peak_rss_kib,resident_before_kib,resident_after_kib" >"${out}/results.csv"
 for entry in "${allocators[@]}"; do
   name=${entry%%=*}
   preload=${entry#*=}
@@ -84,14 +87,16 @@ for entry in "${allocators[@]}"; do
       best=""
       for ((r = 0; r < repeats; ++r)); do
         line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}")
-        read -r _ t wall rate rss <<<"${line}"
+        read -r _ t wall rate rss before after <<<"${line}"
+        # The resident figures come from the same run as the rest.
         if [[ -z ${best} ]] || awk "BEGIN{exit !(${rate} > ${best%% *})}"; then
-          best="${rate} ${wall} ${rss} ${t}"
+          best="${rate} ${wall} ${rss} ${t} ${before} ${after}"
         fi
       done
-      read -r rate wall rss t <<<"${best}"
-      echo "${name},${workload},${t},${wall},${rate},${rss}" >>"${out}/results.csv"
-      printf '%-17s %-18s %3s threads %12s ops/s %8s KiB\n' "${name}" "${workload}" "${t}" "${rate}" "${rss}"
+      read -r rate wall rss t before after <<<"${best}"
+      echo "${name},${workload},${t},${wall},${rate},${rss},${before},${after}" >>"${out}/results.csv"
+      printf '%-17s %-18s %3s threads %12s ops/s %8s KiB, resident %6s -> %6s KiB\n' \
+        "${name}" "${workload}" "${t}" "${rate}" "${rss}" "${before:--}" "${after:--}"
     done
   done
 done

@@ -154,6 +154,15 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
   return ok ? moved : nullptr;
 }
 
+void LargeHeap::ReleaseExpired() {
+  Unmaps unmaps;
+  {
+    SpinLockHolder hold(&lock_);
+    ExpireKept(CoarseNowNs(), unmaps);
+  }
+  unmaps.Run();
+}
+
 void LargeHeap::ReleaseCached() {
   Unmaps unmaps;
   {

@@ -65,6 +65,9 @@ class LargeHeap {
       ABSL_LOCKS_EXCLUDED(lock_);
   // Gives every kept mapping back to the OS now (malloc_trim).
   void ReleaseCached() ABSL_LOCKS_EXCLUDED(lock_);
+  // Gives back the kept mappings older than the purge delay, as every call
+  // that takes the lock does, for callers that know no other is coming.
+  void ReleaseExpired() ABSL_LOCKS_EXCLUDED(lock_);
 
   [[nodiscard]] HeapReport Verify() const ABSL_LOCKS_EXCLUDED(lock_);
   // Live mappings are allocated blocks, kept ones free blocks.

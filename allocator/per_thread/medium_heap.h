@@ -10,6 +10,7 @@
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/common/realloc_by_moving.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/contiguous/alignment.h"
@@ -83,6 +84,10 @@ class DefaultMediumHeap {
       }
     }
     contiguous_.Deallocate(ptr);
+    if (purge_due_ns_.load(std::memory_order_relaxed) == 0) {
+      purge_due_ns_.store(CoarseNowNs() + kDefaultPurgeDelayNs,
+                          std::memory_order_relaxed);
+    }
   }
   [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
                                  std::size_t align);
@@ -104,6 +109,20 @@ class DefaultMediumHeap {
   void ReleaseFreeMemory() {
     large_.ReleaseCached();
     contiguous_.ReleaseFreeMemory();
+  }
+  // The same for memory kept longer than the purge delay: kept mappings that
+  // old, and everything free in the contiguous heap once a purge delay has
+  // passed since the first free after its last purge. (Its trim threshold
+  // and top pad keep up to 40 MiB for reuse while it is busy; a purge delay
+  // later they go back.)
+  void PurgeIfDue(std::int64_t now) {
+    large_.ReleaseExpired();
+    std::int64_t due = purge_due_ns_.load(std::memory_order_relaxed);
+    if (due != 0 && now >= due &&
+        purge_due_ns_.compare_exchange_strong(due, 0,
+                                              std::memory_order_relaxed)) {
+      contiguous_.ReleaseFreeMemory();
+    }
   }
 
   void LockForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -164,6 +183,9 @@ class DefaultMediumHeap {
   Contiguous contiguous_;
   LargeHeap large_;
   std::atomic<std::size_t> large_min_{kLargeMin};
+  // When the contiguous heap's free memory goes back; 0 while nothing was
+  // freed since the last time.
+  std::atomic<std::int64_t> purge_due_ns_{0};
 };
 
 inline void* DefaultMediumHeap::Reallocate(void* ptr, std::size_t size,

@@ -2,6 +2,7 @@
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_PER_THREAD_MALLOC_H_
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/misuse.h"
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/common/realloc_by_moving.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/contiguous/alignment.h"
@@ -154,7 +156,13 @@ class PerThreadMalloc {
   // free's fast path (registers saved on every call).
   ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) {
     medium_.Deallocate(ptr);
+    PurgeDue();
   }
+  // The medium and large paths are slow anyway: they also give back what
+  // waited a purge delay, in the calling thread's heap, in heaps no thread
+  // uses and in the medium heap, so that memory goes back even when no
+  // small size's slow path runs any more.
+  void PurgeDue();
 
   PageInfo* CheckedSmallBlock(void* ptr) {
     PageInfo* page = PageOf(ptr);
@@ -175,6 +183,7 @@ class PerThreadMalloc {
 
   S source_;
   M medium_;
+  std::atomic<std::int64_t> next_purge_ns_{0};  // PurgeDue's next full pass.
   // Last, so that the heaps go before the chunks and memory they point to.
   ThreadBinding<S> binding_;
 };
@@ -199,13 +208,31 @@ void* PerThreadMalloc<S, M>::AllocateOther(std::size_t size,
     const std::size_t block = std::bit_ceil(std::max(size, align));
     if (block <= kSmallMax) return AllocateSmall(SizeClassOf(block));
   }
+  PurgeDue();
   return medium_.Allocate(size, align);
+}
+
+template <ChunkSource S, MediumHeap M>
+void PerThreadMalloc<S, M>::PurgeDue() {
+  const std::int64_t now = CoarseNowNs();
+  if (ThreadHeap<S>* mine = binding_.CachedHeap(); mine != nullptr) {
+    mine->PurgeIfDue(now);
+  }
+  // The rest takes locks: at most a few times per purge delay.
+  if (now < next_purge_ns_.load(std::memory_order_relaxed)) return;
+  next_purge_ns_.store(now + kDefaultPurgeDelayNs / 4,
+                       std::memory_order_relaxed);
+  binding_.ReleaseAbandoned(/*now_too=*/false);
+  if constexpr (requires { medium_.PurgeIfDue(now); }) medium_.PurgeIfDue(now);
 }
 
 template <ChunkSource S, MediumHeap M>
 void* PerThreadMalloc<S, M>::AllocateZeroed(std::size_t size) {
   if constexpr (requires { medium_.AllocateZeroed(size, kGranule); }) {
-    if (size > kSmallMax) return medium_.AllocateZeroed(size, kGranule);
+    if (size > kSmallMax) {
+      PurgeDue();
+      return medium_.AllocateZeroed(size, kGranule);
+    }
   }
   void* block = Allocate(size);
   if (block != nullptr) ZeroFill(block, size);
