@@ -6,7 +6,8 @@
 // after every thread exit, and otherwise once the blocks allocated and freed
 // since the last check add up to a quarter of those live, so checking costs
 // at most a few times the work it checks. One command runs two actors at once
-// (a thread exits while another frees into its heap), for TSan. Built under
+// (a thread exits while another frees into its heap; malloc_trim collects
+// abandoned heaps while another thread frees into them), for TSan. Built under
 // ASan+UBSan (--config=fuzz) and TSan (--config=fuzz_tsan).
 
 #include <algorithm>
@@ -130,14 +131,14 @@ class Lifecycle {
         On(a, [&] { AllocateMany(1, size, align); });
         break;
       }
-      case 3: {  // Every block of one page or one chunk, by actor `a`.
+      case 3: {  // Every block of one page (span) or one chunk, by `a`.
         if (live_.empty()) break;
         const void* anchor = live_[in.Uint16() % live_.size()].ptr;
         const bool whole_chunk = in.Byte() % 2 == 0;
         On(a, [&] {
           FreeIf([&](const Live& l) {
             return whole_chunk ? ChunkOf(l.ptr) == ChunkOf(anchor)
-                               : PageOf(l.ptr) == PageOf(anchor);
+                               : Span(l.ptr) == Span(anchor);
           });
         });
         break;
@@ -158,7 +159,26 @@ class Lifecycle {
         On(a, [&] { Reallocate(index, size); });
         break;
       }
-      case 6:  // Actor `a`'s thread exits; the next use of `a` adopts.
+      case 6:
+        if (op & 0x80) {  // malloc_trim on `a` while another actor frees.
+          const int b = (a + 1 + in.Byte() % (kActors - 1)) % kActors;
+          std::vector<Live> doomed;
+          for (std::size_t i = live_.size(); i-- > 0;) {
+            if (i % 2 == 0) {
+              doomed.push_back(live_[i]);
+              Forget(i);
+            }
+          }
+          Actor& freer = Get(b);
+          freer.Start([&] {
+            for (const Live& l : doomed) CheckAndFree(l);
+          });
+          On(a, [&] { heap_.ReleaseFreeMemory(); });
+          freer.Wait();
+          thread_exited_ = true;  // Check now.
+          break;
+        }
+        // Actor `a`'s thread exits; the next use of `a` adopts.
         actors_[a].reset();
         thread_exited_ = true;
         break;
@@ -197,6 +217,12 @@ class Lifecycle {
     return *actors_[a];
   }
   void On(int a, std::function<void()> task) { Get(a).Run(std::move(task)); }
+  // The descriptor of the span (or page) holding `p`; for a block outside
+  // the chunks, just where one would be (not read).
+  const void* Span(const void* p) {
+    return heap_.source().Contains(p) ? static_cast<const void*>(SpanOf(p))
+                                      : PageOf(p);
+  }
 
   void AllocateMany(std::size_t count, std::size_t size,
                     std::size_t align = kGranule) {

@@ -490,11 +490,11 @@ TEST(PerThreadMallocRegionTest, ReservedChunksAreNotOurs) {
 // A calloc of 1 GiB writes nothing: its mapping is known to be zero.
 TEST(PerThreadMallocLargeTest, AHugeZeroedBlockTouchesNoPages) {
   PerThreadMalloc<MmapChunkSource> heap;
-  const std::size_t before = ResidentBytes();
+  const std::size_t before = ProcessResidentBytes();
   auto* p =
       static_cast<unsigned char*>(heap.AllocateZeroed(std::size_t{1} << 30));
   ASSERT_NE(p, nullptr);
-  EXPECT_LT(ResidentBytes(), before + (std::size_t{64} << 20));
+  EXPECT_LT(ProcessResidentBytes(), before + (std::size_t{64} << 20));
   EXPECT_EQ(p[0] | p[(std::size_t{1} << 30) - 1], 0);
   heap.Deallocate(p);
 }
@@ -502,14 +502,14 @@ TEST(PerThreadMallocLargeTest, AHugeZeroedBlockTouchesNoPages) {
 // A freed 1 GiB block goes back to the OS even with a block above it.
 TEST(PerThreadMallocLargeTest, AFreedHugeBlockLeavesNothingResident) {
   PerThreadMalloc<MmapChunkSource> heap;
-  const std::size_t before = ResidentBytes();
+  const std::size_t before = ProcessResidentBytes();
   auto* huge = static_cast<unsigned char*>(heap.Allocate(std::size_t{1} << 30));
   ASSERT_NE(huge, nullptr);
   std::memset(huge, 1, std::size_t{1} << 30);
   void* above = heap.Allocate(40 << 10);
   ASSERT_NE(above, nullptr);
   heap.Deallocate(huge);
-  EXPECT_LT(ResidentBytes(), before + (std::size_t{64} << 20));
+  EXPECT_LT(ProcessResidentBytes(), before + (std::size_t{64} << 20));
   heap.Deallocate(above);
 }
 

@@ -12,7 +12,8 @@ union NeverDestroyed {
 #elif defined(RUSTY_MALLOC_GLOBAL_LOCKED)
   constexpr NeverDestroyed()
       : heap(MmapGrower(/*reserve_bytes=*/std::size_t{64} << 30,
-                        /*commit_step=*/1 << 20)) {}
+                        /*commit_step=*/1 << 20,
+                        /*first_reserve_bytes=*/4 << 20)) {}
 #else
   constexpr NeverDestroyed() : heap() {}
 #endif

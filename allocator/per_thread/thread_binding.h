@@ -103,8 +103,10 @@ class ThreadBinding {
   }
 
   // Gives the free memory of the heaps no thread uses back: their remote
-  // frees taken over, their empty pages and chunks released and purged.
-  // Those unused for a purge delay, or with `now_too`, all of it now.
+  // frees taken over, their empty pages and chunks released and purged
+  // (those unused for a purge delay, or with `now_too`, all of it now), and
+  // a heap left with no chunk unmapped itself (the next new thread maps
+  // one).
   void ReleaseAbandoned(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
 
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
@@ -206,13 +208,26 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
   absl::base_internal::SpinLockHolder hold(&lock_);
   // No thread adopts a heap while the lock is held: this one is their only
   // user until it lets go.
-  for (Heap* heap = abandoned_; heap != nullptr; heap = heap->abandoned_next) {
+  for (Heap** link = &abandoned_; *link != nullptr;) {
+    Heap* heap = *link;
     heap->CollectAll(/*everything=*/true);
     if (now_too) {
       heap->Purge();
     } else {
       heap->PurgeIfDue(now);
     }
+    if (heap->chunks() != nullptr) {
+      link = &heap->abandoned_next;
+      continue;
+    }
+    // No chunk names it, so no block can be freed into it any more.
+    *link = heap->abandoned_next;
+    Heap** registry = &heaps_;
+    while (*registry != heap) registry = &(*registry)->registry_next;
+    *registry = heap->registry_next;
+    --heap_count_;
+    heap->~Heap();
+    UnmapHeapMemory(heap, sizeof(Heap));
   }
 }
 
