@@ -133,10 +133,12 @@ void HeapAgainstAModel(FuzzInput& in) {
         if (reinterpret_cast<std::uintptr_t>(p) % kPage != 0) {
           Require("block not page-aligned");
         }
-        // Whole pages; a reused mapping up to twice what was asked.
+        // Whole pages; a reused mapping up to kReuseWholeFactor times what
+        // was asked.
         const std::size_t pages = (size + kPage - 1) / kPage * kPage;
         const std::size_t usable = heap.UsableSize(p);
-        if (usable < pages || usable > 2 * pages || usable % kPage != 0) {
+        if (usable < pages || usable > LargeHeap::kReuseWholeFactor * pages ||
+            usable % kPage != 0) {
           Require("usable size is not whole pages of about the size");
         }
         if (zeroed && !Zero(block)) Require("a block reported zeroed is not");

@@ -52,19 +52,21 @@ TEST(LargeHeapTest, AFreedBlockIsReusedAndReportedDirty) {
   std::memset(p, 0xab, 4 * kMiB);
   ASSERT_TRUE(heap.TryDeallocate(p));
   EXPECT_EQ(heap.Stats().free_bytes, 4 * kMiB);
-  // Smaller than the kept mapping: the same start, the tail unmapped.
-  void* q = heap.Allocate(kMiB, &zeroed);
+  // Much smaller than the kept mapping: the same start, the tail unmapped.
+  constexpr std::size_t kSmall = 4 * kMiB / (2 * LargeHeap::kReuseWholeFactor);
+  void* q = heap.Allocate(kSmall, &zeroed);
   EXPECT_EQ(q, p);
   EXPECT_FALSE(zeroed);
-  EXPECT_EQ(heap.UsableSize(q), kMiB);
-  EXPECT_FALSE(Mapped(static_cast<char*>(p) + kMiB));
+  EXPECT_EQ(heap.UsableSize(q), kSmall);
+  EXPECT_FALSE(Mapped(static_cast<char*>(p) + kSmall));
   EXPECT_EQ(heap.Stats().free_bytes, 0u);
   EXPECT_TRUE(heap.TryDeallocate(q));
   EXPECT_TRUE(heap.Verify().ok());
 }
 
-// A kept mapping up to twice the request goes out whole; one a little
-// smaller than the request is grown by the kernel, keeping its pages.
+// A kept mapping up to kReuseWholeFactor times the request goes out whole;
+// one a little smaller than the request is grown by the kernel, keeping its
+// pages.
 TEST(LargeHeapTest, KeptMappingsNearTheSizeAreReusedWholeOrGrown) {
   LargeHeap heap(NeverPurge());
   bool zeroed = true;

@@ -114,28 +114,23 @@ TYPED_TEST(PerThreadMallocTest, LargeSizesAreMappingsOfTheirOwn) {
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
-// As glibc's mmap threshold: a freed mapping of up to 32 MiB raises the
-// threshold to its size, so a loop of such blocks reuses the contiguous
-// heap's pages; a larger one leaves it alone.
-TYPED_TEST(PerThreadMallocTest, FreedMappingsRaiseTheMappingThreshold) {
+// A loop of large blocks of varying sizes reuses a kept mapping whole, up to
+// eight times the request (no tail cut and regrown), and cuts a larger one.
+TYPED_TEST(PerThreadMallocTest, LargeBlockLoopsReuseKeptMappingsWhole) {
   auto& heap = this->heap();
   LargeHeap& large = heap.medium().large();
-  void* first = heap.Allocate(std::size_t{4} << 20);
+  constexpr std::size_t kBig = std::size_t{24} << 20;
+  void* first = heap.Allocate(kBig);
   ASSERT_NE(first, nullptr);
-  EXPECT_NE(large.UsableSize(first), 0u);
   heap.Deallocate(first);
-  void* again = heap.Allocate(std::size_t{4} << 20);
-  ASSERT_NE(again, nullptr);
-  EXPECT_EQ(large.UsableSize(again), 0u);
-  EXPECT_TRUE(heap.IsLiveBlock(again));
-  heap.Deallocate(again);
-  void* huge = heap.Allocate(std::size_t{64} << 20);
-  ASSERT_NE(huge, nullptr);
-  heap.Deallocate(huge);
-  void* big = heap.Allocate(std::size_t{8} << 20);
-  ASSERT_NE(big, nullptr);
-  EXPECT_NE(large.UsableSize(big), 0u);  // 64 MiB did not raise it.
-  heap.Deallocate(big);
+  void* smaller = heap.Allocate(kBig / 5);
+  EXPECT_EQ(smaller, first);
+  EXPECT_EQ(large.UsableSize(smaller), kBig);
+  heap.Deallocate(smaller);
+  void* tiny = heap.Allocate(kBig / 16);
+  EXPECT_EQ(tiny, first);
+  EXPECT_EQ(large.UsableSize(tiny), kBig / 16);  // The tail went back.
+  heap.Deallocate(tiny);
   ExpectIntact(heap);
 }
 
@@ -304,17 +299,16 @@ TYPED_TEST(PerThreadMallocTest, StatsSplitReservedCommittedAndResident) {
 }
 
 // Blocks freed into the contiguous heap (its trim threshold and top pad keep
-// up to 40 MiB) and mappings kept for reuse go back to the OS a purge delay
-// later, on the next call into the medium or large paths.
+// up to 40 MiB) go back to the OS a purge delay later, on the next call into
+// the medium or large paths.
 TYPED_TEST(PerThreadMallocTest, MediumMemoryGoesBackAfterThePurgeDelay) {
   auto& heap = this->heap();
   constexpr std::size_t kBlock = std::size_t{2} << 20;
-  // A freed 4 MiB mapping raises the mapping threshold: 2 MiB blocks then
-  // come from the contiguous heap.
-  heap.Deallocate(heap.Allocate(2 * kBlock));
+  // Aligned beyond what classes and mappings give: the contiguous heap.
+  constexpr std::size_t kAlign = 2 * kPageSize;
   std::vector<void*> blocks;
   for (int i = 0; i < 12; ++i) {
-    blocks.push_back(heap.Allocate(kBlock));
+    blocks.push_back(heap.Allocate(kBlock, kAlign));
     ASSERT_NE(blocks.back(), nullptr);
     ASSERT_EQ(heap.medium().large().UsableSize(blocks.back()), 0u);
     std::memset(blocks.back(), 1, kBlock);

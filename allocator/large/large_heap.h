@@ -38,6 +38,8 @@ class LargeHeap {
   // is the largest alignment a block here gets. Sizes round to the kernel's
   // actual page size (OsPageSize()).
   static constexpr std::size_t kOsPage = 4096;
+  // A kept mapping up to this many times a request serves it whole.
+  static constexpr std::size_t kReuseWholeFactor = 8;
 
   constexpr explicit LargeHeap(LargeHeapOptions options = {})
       : options_(options),

@@ -39,9 +39,10 @@ concept MediumHeap = std::default_initializable<M> &&
   { heap.Stats() } -> std::same_as<HeapStats>;
 };
 
-// The default. Blocks from the mapping threshold up (kLargeMin at first,
-// aligned to a page at most) are mappings of their own (LargeHeap): freed
-// to the OS, resized by the kernel, and zero when fresh. The rest live in the
+// The default. Blocks from kLargeMin up (aligned to a page at most) are
+// mappings of their own (LargeHeap): freed to the OS or kept a while for
+// reuse, resized by the kernel, and zero when fresh. The rest (in a
+// PerThreadMalloc, only alignments above what its classes give) live in the
 // original design's heap, segregated fit, whose reservation starts at 4 MiB and
 // doubles in place as it fills (up to 64 GiB), committed 1 MiB at a time. Each
 // takes the other's blocks when it cannot: a large block when the OS refuses a
@@ -50,13 +51,11 @@ concept MediumHeap = std::default_initializable<M> &&
 class DefaultMediumHeap {
  public:
   using Contiguous = RustyMalloc<MmapGrower, SegregatedFreeList>;
-  // Where mappings start, at first. As glibc does with its mmap threshold,
-  // freeing a mapping raises it to that size (up to kLargeMinMax): a program
-  // that allocates and frees blocks of some size in a loop then gets them
-  // from the contiguous heap, which reuses the same pages, instead of paying
-  // an mmap, a munmap and a page fault per page each time.
+  // Where mappings start. Unlike glibc's mmap threshold it does not rise
+  // with the sizes freed: a loop of large blocks reuses LargeHeap's kept
+  // mappings as they are, and one contiguous heap behind one lock would
+  // serialize threads and keep their pages resident.
   static constexpr std::size_t kLargeMin = std::size_t{256} << 10;
-  static constexpr std::size_t kLargeMinMax = std::size_t{32} << 20;
 
   constexpr DefaultMediumHeap()
       : contiguous_(MmapGrower(std::size_t{64} << 30, 1 << 20, 4 << 20),
@@ -76,13 +75,7 @@ class DefaultMediumHeap {
     return block;
   }
   void Deallocate(void* ptr) {
-    if (MaybeLarge(ptr)) {
-      const std::size_t freed = large_.TryDeallocate(ptr);
-      if (freed != 0) {
-        RaiseLargeMin(freed);
-        return;
-      }
-    }
+    if (MaybeLarge(ptr) && large_.TryDeallocate(ptr) != 0) return;
     contiguous_.Deallocate(ptr);
     if (purge_due_ns_.load(std::memory_order_relaxed) == 0) {
       purge_due_ns_.store(CoarseNowNs() + kDefaultPurgeDelayNs,
@@ -138,16 +131,8 @@ class DefaultMediumHeap {
   LargeHeap& large() { return large_; }
 
  private:
-  bool GoesLarge(std::size_t size, std::size_t align) const {
-    return size >= large_min_.load(std::memory_order_relaxed) &&
-           align <= LargeHeap::kOsPage;
-  }
-  void RaiseLargeMin(std::size_t freed) {
-    if (freed <= kLargeMinMax &&
-        freed > large_min_.load(std::memory_order_relaxed)) {
-      // Racing raises may lose one another: any of them will do.
-      large_min_.store(freed + 1, std::memory_order_relaxed);
-    }
+  static bool GoesLarge(std::size_t size, std::size_t align) {
+    return size >= kLargeMin && align <= LargeHeap::kOsPage;
   }
   // Mappings start on a page; a contiguous block rarely does.
   static bool MaybeLarge(const void* ptr) {
@@ -167,9 +152,9 @@ class DefaultMediumHeap {
     }
     return block;
   }
-  // Blocks here are 256 KiB to the mapping threshold (at most 32 MiB):
-  // trimming at RawMalloc's default 1 MiB would shrink and regrow the heap
-  // (two syscalls, under the lock) on every few frees.
+  // Blocks here are over-aligned ones of any size, and large ones when the
+  // OS refuses a mapping: trimming at RawMalloc's default 1 MiB would shrink
+  // and regrow the heap (two syscalls, under the lock) on every few frees.
   static constexpr RawMallocOptions ContiguousOptions() {
     RawMallocOptions options;
     options.trim_threshold = std::size_t{32} << 20;
@@ -182,7 +167,6 @@ class DefaultMediumHeap {
 
   Contiguous contiguous_;
   LargeHeap large_;
-  std::atomic<std::size_t> large_min_{kLargeMin};
   // When the contiguous heap's free memory goes back; 0 while nothing was
   // freed since the last time.
   std::atomic<std::int64_t> purge_due_ns_{0};
