@@ -91,8 +91,9 @@ def resident_table(resident, allocators):
     lines = ["### Resident memory after freeing everything\n",
              "Anonymous resident memory (RssAnon) once the workload has freed "
              "everything and joined its threads, 1.2 s later (past the 1 s purge "
-             "delay; one malloc/free from the main thread 0.1 s before the "
-             "reading), against just before the workload started: after / before "
+             "delay; a malloc/free of 32 B and one of 1 MiB from the main "
+             "thread 0.1 s before the reading), against just before the "
+             "workload started: after / before "
              "(before -> after KiB).\n",
              "| workload | " + " | ".join(present) + " |",
              "|---|" + "---|" * len(present)]
