@@ -1,6 +1,7 @@
 #include "allocator/per_thread/size_classes.h"
 
 #include <cstddef>
+#include <cstdint>
 
 #include "allocator/per_thread/chunk.h"
 #include "gtest/gtest.h"
@@ -27,6 +28,19 @@ TEST(SizeClassesTest, ClassesGrowAndWasteAtMostAQuarter) {
   }
   EXPECT_EQ(ClassSize(0), 16u);
   EXPECT_EQ(ClassSize(kSizeClasses - 1), kSmallMax);
+}
+
+// Every offset a span can hold, for every block size: the multiply agrees
+// with the remainder.
+TEST(SizeClassesTest, DivisibilityByMultiplyMatchesTheRemainder) {
+  for (int cls = 0; cls < kSizeClasses; ++cls) {
+    const auto size = static_cast<std::uint32_t>(ClassSize(cls));
+    const std::uint64_t magic = DivisibilityMagic(size);
+    const auto span = static_cast<std::uint32_t>(SpanPagesOf(cls) * kPageSize);
+    for (std::uint32_t n = 0; n <= span; ++n) {
+      ASSERT_EQ(IsMultiple(n, magic), n % size == 0) << size << " " << n;
+    }
+  }
 }
 
 TEST(SizeClassesTest, ComputedClassesMatchTheTable) {

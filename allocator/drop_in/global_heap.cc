@@ -3,25 +3,28 @@
 #include <pthread.h>
 
 namespace rusty_malloc {
-namespace {
 
-// A union member is not destroyed unless the union's destructor says so.
-union NeverDestroyed {
+namespace global_heap_internal {
+
 #if defined(RUSTY_MALLOC_GLOBAL_BRK)
-  constexpr NeverDestroyed() : heap(BrkGrower(/*increment=*/1 << 20)) {}
+constexpr NeverDestroyed::NeverDestroyed()
+    : heap(BrkGrower(/*increment=*/1 << 20)) {}
 #elif defined(RUSTY_MALLOC_GLOBAL_LOCKED)
-  constexpr NeverDestroyed()
-      : heap(MmapGrower(/*reserve_bytes=*/std::size_t{64} << 30,
-                        /*commit_step=*/1 << 20,
-                        /*first_reserve_bytes=*/4 << 20)) {}
+constexpr NeverDestroyed::NeverDestroyed()
+    : heap(MmapGrower(/*reserve_bytes=*/std::size_t{64} << 30,
+                      /*commit_step=*/1 << 20,
+                      /*first_reserve_bytes=*/4 << 20)) {}
 #else
-  constexpr NeverDestroyed() : heap() {}
+constexpr NeverDestroyed::NeverDestroyed() : heap() {}
 #endif
-  ~NeverDestroyed() {}
-  GlobalHeap heap;
-};
 
 constinit NeverDestroyed global;
+
+}  // namespace global_heap_internal
+
+namespace {
+
+using global_heap_internal::global;
 
 void PrepareFork() { global.heap.LockForFork(); }
 void AfterForkInParent() { global.heap.UnlockAfterFork(); }
@@ -34,7 +37,5 @@ __attribute__((constructor)) void RegisterForkHandlers() {
 }
 
 }  // namespace
-
-GlobalHeap& TheGlobalHeap() { return global.heap; }
 
 }  // namespace rusty_malloc

@@ -13,8 +13,8 @@ namespace rusty_malloc {
 // The heap behind the drop-in malloc and operator new, chosen per build
 // variant (malloc_variant.bzl):
 //   default: the per-thread allocator on mmap'd chunks;
-//   RUSTY_MALLOC_GLOBAL_LOCKED: the locked allocator, segregated fit, on one
-//     64 GiB mmap reservation;
+//   RUSTY_MALLOC_GLOBAL_LOCKED: the locked allocator, segregated fit, on an
+//     mmap reservation that starts at 4 MiB and doubles in place up to 64 GiB;
 //   RUSTY_MALLOC_GLOBAL_BRK: the locked allocator on the program break, the
 //     original crate's own example of a global allocator.
 #if defined(RUSTY_MALLOC_GLOBAL_BRK)
@@ -25,10 +25,25 @@ using GlobalHeap = RustyMalloc<MmapGrower, SegregatedFreeList>;
 using GlobalHeap = PerThreadMalloc<MmapChunkSource>;
 #endif
 
+namespace global_heap_internal {
+
+// A union member is not destroyed unless the union's destructor says so.
+union NeverDestroyed {
+  constexpr NeverDestroyed();
+  ~NeverDestroyed() {}
+  GlobalHeap heap;
+};
+
+// Defined in global_heap.cc.
+extern constinit NeverDestroyed global;
+
+}  // namespace global_heap_internal
+
 // The process's one GlobalHeap. Constant-initialised, so usable before any
 // constructor runs (the dynamic loader and libc allocate that early), and
-// never destroyed, so usable after every destructor has run.
-GlobalHeap& TheGlobalHeap();
+// never destroyed, so usable after every destructor has run. Inline, so that
+// malloc's and free's fast paths reach it without a call.
+inline GlobalHeap& TheGlobalHeap() { return global_heap_internal::global.heap; }
 
 }  // namespace rusty_malloc
 

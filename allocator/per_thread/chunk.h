@@ -35,6 +35,7 @@ struct PageInfo {
   std::byte* start = nullptr;
   std::uint32_t block_size = 0;
   std::uint32_t capacity = 0;
+  std::uint64_t block_magic = 0;  // DivisibilityMagic(block_size).
   // Blocks linked into use so far; the rest of the page is untouched, so a
   // fresh page costs memory only as it fills. Atomic (relaxed) because a
   // remote free reads it to check its pointer while the owner may extend

@@ -11,6 +11,7 @@ using per_thread_internal::NextOf;
 HeapReport VerifyPage(const PageInfo& page, const std::byte* start) {
   if (page.start != start || page.size_class >= kSizeClasses ||
       page.block_size != ClassSize(page.size_class) ||
+      page.block_magic != DivisibilityMagic(page.block_size) ||
       page.span_pages != SpanPagesOf(page.size_class) || page.span_back != 0 ||
       page.capacity != page.span_pages * kPageSize / page.block_size) {
     return {"page descriptor is inconsistent", &page};

@@ -22,8 +22,9 @@ inline bool OnBlockBoundary(const PageInfo& page, const void* ptr) {
   const auto offset =
       static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - page.start);
   const std::uint32_t linked = page.extended.load(std::memory_order_relaxed);
+  // In range, the offset is below a span's size, so 32 bits hold it.
   return offset < linked * std::size_t{page.block_size} &&
-         offset % page.block_size == 0;
+         IsMultiple(static_cast<std::uint32_t>(offset), page.block_magic);
 }
 
 // Links up to kFreshBlockBytes more of the page's untouched blocks into its
@@ -57,6 +58,7 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
   const int span = SpanPagesOf(cls);
   page->start = start;
   page->block_size = static_cast<std::uint32_t>(block_size);
+  page->block_magic = DivisibilityMagic(page->block_size);
   page->capacity = static_cast<std::uint32_t>(span * kPageSize / block_size);
   page->used = 0;
   page->extended.store(0, std::memory_order_relaxed);

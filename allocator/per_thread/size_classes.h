@@ -66,6 +66,21 @@ constexpr int SizeClassOf(std::size_t size) {
   return 8 + 4 * (log - 7) + quarter;
 }
 
+// Divisibility by a block size without a division (Lemire, Kaser and Kurz,
+// "Faster remainder by direct computation"): with magic = DivisibilityMagic(d),
+// a 32-bit n is a multiple of d exactly when IsMultiple(n, magic). free()
+// checks every pointer's offset in its page this way.
+constexpr std::uint64_t DivisibilityMagic(std::uint32_t d) {
+  return UINT64_MAX / d + 1;
+}
+constexpr bool IsMultiple(std::uint32_t n, std::uint64_t magic) {
+  return std::uint64_t{n} * magic <= magic - 1;
+}
+static_assert(IsMultiple(0, DivisibilityMagic(48)) &&
+              IsMultiple(96, DivisibilityMagic(48)) &&
+              !IsMultiple(95, DivisibilityMagic(48)) &&
+              !IsMultiple(97, DivisibilityMagic(48)));
+
 // The block size of class `cls`.
 constexpr std::size_t ClassSize(int cls) {
   return size_classes_internal::kSizes[cls];
