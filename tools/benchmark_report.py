@@ -2,7 +2,8 @@
 throughput.svg: tables with ratios against the peers measured in the same
 run, the issue's targets each marked met or not met with its figures,
 resident memory after a workload freed everything against before it started,
-and a plot of throughput against threads."""
+runs that failed or crashed (failures.csv), and a plot of throughput against
+threads."""
 
 import csv
 import os
@@ -15,6 +16,21 @@ ORDER = ["glibc", "rusty_locked", OURS] + PEERS
 # The issue's target: after a workload frees everything, resident memory is
 # back within 10% of before it started, within the purge delay.
 RESIDENT_TARGET = 1.10
+# What one operation is, where it is not alloc_bench's own (see
+# tools/benchmark_suite.sh's run_workload).
+UNITS = {
+    "python": ("runs per second", "Debian's python3 on tests/workloads/alloc_heavy.py."),
+    "glibc_simple": ("malloc/free pairs per second",
+                     "glibc's benchtests/bench-malloc-simple, one block size: "
+                     "the mean over its 12 cases."),
+    "glibc_thread": ("iterations per second",
+                     "glibc's benchtests/bench-malloc-thread: an iteration is a "
+                     "free and a malloc of 4 B to 32 KiB; all threads together."),
+    "mimalloc_stress": ("allocations per second",
+                        "mimalloc's test/test-stress (iterations chosen for "
+                        "about the same number of allocations at every thread "
+                        "count): allocations over the process's wall time."),
+}
 COLORS = {"glibc": "#555555", "rusty_locked": "#d62728", OURS: "#1f77b4",
           "jemalloc": "#2ca02c", "tcmalloc": "#ff7f0e", "mimalloc": "#9467bd"}
 
@@ -46,7 +62,18 @@ def load(out):
                     instructions[row["allocator"]] = float(row["instructions_per_pair"])
                 except ValueError:
                     pass
-    return rate, rss, resident, instructions
+    # (workload, threads) -> allocator -> (failed, runs); None from a suite
+    # that did not count failures.
+    failures = None
+    path = os.path.join(out, "failures.csv")
+    if os.path.exists(path):
+        failures = {}
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                key = (row["workload"], int(row["threads"]))
+                failures.setdefault(key, {})[row["allocator"]] = (
+                    int(row["failed_runs"]), int(row["runs"]))
+    return rate, rss, resident, instructions, failures
 
 
 def fmt(x):
@@ -55,26 +82,54 @@ def fmt(x):
     return f"{x / 1e3:.0f}k" if x >= 1e3 else f"{x:.2f}"
 
 
-def tables(rate, rss, allocators):
+def tables(rate, rss, failures, allocators):
     lines = []
-    for workload in sorted({w for w, _ in rate}):
-        keys = sorted(k for k in rate if k[0] == workload)
-        lines.append(f"### {workload}: operations per second (x = per-thread allocator / fastest peer)\n")
+    measured = set(rate) | set(failures)
+
+    def cell(table, k, a, show):
+        if a in table.get(k, {}):
+            return show(table[k][a])
+        return "failed" if a in failures.get(k, {}) else "-"
+
+    for workload in sorted({w for w, _ in measured}):
+        keys = sorted(k for k in measured if k[0] == workload)
+        unit, note = UNITS.get(workload, ("operations per second", ""))
+        lines.append(f"### {workload}: {unit} (x = per-thread allocator / fastest peer)\n")
+        if note:
+            lines.append(note + "\n")
         lines.append("| allocator | " + " | ".join(f"{t} threads" for _, t in keys) + " |")
         lines.append("|---|" + "---|" * len(keys))
         for a in allocators:
-            lines.append(f"| {a} | " + " | ".join(fmt(rate[k].get(a, 0)) for k in keys) + " |")
+            lines.append(f"| {a} | " + " | ".join(cell(rate, k, a, fmt) for k in keys) + " |")
         ratio = []
         for k in keys:
-            peers = [rate[k][p] for p in PEERS if p in rate[k]]
-            ratio.append(f"{rate[k][OURS] / max(peers):.2f}x" if peers and OURS in rate[k] else "-")
+            r = rate.get(k, {})
+            peers = [r[p] for p in PEERS if p in r]
+            ratio.append(f"{r[OURS] / max(peers):.2f}x" if peers and OURS in r else "-")
         lines.append("| **per-thread / fastest peer** | " + " | ".join(ratio) + " |\n")
         lines.append(f"Peak RSS (MiB) for {workload}:\n")
         lines.append("| allocator | " + " | ".join(f"{t} threads" for _, t in keys) + " |")
         lines.append("|---|" + "---|" * len(keys))
         for a in allocators:
-            lines.append(f"| {a} | " + " | ".join(f"{rss[k].get(a, 0) / 1024:.1f}" for k in keys) + " |")
+            lines.append(f"| {a} | " + " | ".join(
+                cell(rss, k, a, lambda v: f"{v / 1024:.1f}") for k in keys) + " |")
         lines.append("")
+    return lines
+
+
+def failure_table(failures, allocators):
+    """The runs that failed or crashed (the best of the others is kept)."""
+    rows = [(k, a, failures[k][a]) for k in sorted(failures)
+            for a in allocators if a in failures[k]]
+    if not rows:
+        return []
+    lines = ["### Failed runs\n",
+             "Runs that exited non-zero, were killed or printed no figure "
+             "(see the suite's output for the signal or status).\n",
+             "| workload | allocator | failed runs |", "|---|---|---|"]
+    for (w, t), a, (failed, runs) in rows:
+        lines.append(f"| {w}, {t} threads | {a} | {failed} of {runs} |")
+    lines.append("")
     return lines
 
 
@@ -115,11 +170,19 @@ def resident_table(resident, allocators):
     return lines
 
 
-def targets(rate, rss, resident, instructions):
+def targets(rate, rss, resident, instructions, failures):
     lines = ["### Targets\n", "| target | figures | verdict |", "|---|---|---|"]
 
     def row(name, figures, met):
         lines.append(f"| {name} | {figures} | {'met' if met else '**not met**'} |")
+
+    ours_failed = [f"{w}, {t} threads ({failures[(w, t)][OURS][0]} of "
+                   f"{failures[(w, t)][OURS][1]})"
+                   for w, t in sorted(failures or {}) if OURS in failures[(w, t)]]
+    if failures is not None and (ours_failed or any(OURS in v for v in rate.values())):
+        row("every per-thread run completes (no crash, no failure)",
+            "failed: " + "; ".join(ours_failed) if ours_failed else "all completed",
+            not ours_failed)
 
     key = ("vectors", 16)
     if key in rate and OURS in rate[key] and "rusty_locked" in rate[key]:
@@ -202,10 +265,13 @@ def svg(rate, allocators, path):
 
 def main():
     out = sys.argv[1]
-    rate, rss, resident, instructions = load(out)
-    allocators = [a for a in ORDER if any(a in v for v in rate.values())]
-    lines = (targets(rate, rss, resident, instructions)
-             + resident_table(resident, allocators) + tables(rate, rss, allocators))
+    rate, rss, resident, instructions, failures = load(out)
+    allocators = [a for a in ORDER if any(a in v for v in rate.values())
+                  or any(a in v for v in (failures or {}).values())]
+    lines = (targets(rate, rss, resident, instructions, failures)
+             + failure_table(failures or {}, allocators)
+             + resident_table(resident, allocators)
+             + tables(rate, rss, failures or {}, allocators))
     svg(rate, allocators, os.path.join(out, "throughput.svg"))
     print("\n".join(lines))
 

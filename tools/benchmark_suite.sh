@@ -3,10 +3,15 @@
 # rusty_malloc's LD_PRELOAD libraries, runs every workload under glibc, the
 # locked allocator, the per-thread allocator and, when installed, jemalloc,
 # tcmalloc and mimalloc (all through LD_PRELOAD, all the same binary), counts
-# fast-path instructions with callgrind, and writes a report.
+# fast-path instructions with callgrind, and writes a report. Also runs the
+# standard workloads allocator people compare on, which
+# tools/fetch_benchmark_sources.sh builds from Debian's source packages:
+# glibc's bench-malloc-simple and bench-malloc-thread, mimalloc's test-stress.
+# A run that fails or crashes is reported (FAILED, and failures.csv) and the
+# suite goes on.
 #
 # Usage: tools/benchmark_suite.sh [output_dir]   (default: bench-out/)
-# Output: results.csv, callgrind.csv, report.md, throughput.svg
+# Output: results.csv, failures.csv, callgrind.csv, report.md, throughput.svg
 set -euo pipefail
 
 # shellcheck source=tools/common.sh
@@ -33,7 +38,11 @@ done
 
 # workload ops_per_thread threads...
 # Long enough per thread (tens of milliseconds or more) that start-up and
-# first-touch page faults do not dominate.
+# first-touch page faults do not dominate. For the standard workloads the
+# second field is: glibc_simple, the block size (bench-malloc-simple's own
+# timing, about 0.2 s); glibc_thread, the seconds each run lasts;
+# mimalloc_stress, about how many allocations each run makes in all (its
+# iterations are chosen to match at every thread count: 1 to 2 s here).
 workloads=(
   "vectors 40000 1 2 4 8 16"
   "producer_consumer 1000000 2 4 8 16"
@@ -42,6 +51,9 @@ workloads=(
   "large_loop 300 1 2"
   "remote_then_other 4000000 1"
   "python 1 1"
+  "glibc_simple 16 1"
+  "glibc_thread 1 1 2 4 8 16"
+  "mimalloc_stress 800000 1 4 16"
 )
 # BENCH_ONLY="w1 w2" runs only those workloads.
 if [[ -n ${BENCH_ONLY:-} ]]; then
@@ -54,49 +66,190 @@ if [[ -n ${BENCH_ONLY:-} ]]; then
   workloads=("${selected[@]}")
 fi
 
+# The standard workloads' programs, built from Debian's source packages
+# into a cache outside the tree, only when one of them is selected. If that
+# fails, the suite says so and runs the rest.
+standard_workloads="glibc_simple glibc_thread mimalloc_stress"
+wanted=0
+for w in "${workloads[@]}"; do
+  [[ " ${standard_workloads} " == *" ${w%% *} "* ]] && wanted=1
+done
+if [[ ${wanted} -eq 1 ]]; then
+  if programs=$(bash tools/fetch_benchmark_sources.sh 2>"${out}/fetch.log"); then
+    { read -r glibc_simple_bin; read -r glibc_thread_bin; read -r stress_bin; } <<<"${programs}"
+  else
+    tail -n 20 "${out}/fetch.log"
+    echo "FAILED: tools/fetch_benchmark_sources.sh (see ${out}/fetch.log); not running ${standard_workloads}"
+    kept=()
+    for w in "${workloads[@]}"; do
+      [[ " ${standard_workloads} " == *" ${w%% *} "* ]] || kept+=("${w}")
+    done
+    workloads=("${kept[@]}")
+  fi
+fi
+
+# timed OUTPUT PRELOAD COMMAND...: runs COMMAND under LD_PRELOAD=PRELOAD and
+# /usr/bin/time (not itself preloaded), COMMAND's standard output into OUTPUT,
+# and prints "WALL_SECONDS PEAK_RSS_KIB" (the wall time to 0.1 ms rather than
+# time's 10 ms). If COMMAND fails or is killed, says how on standard error,
+# with the end of its standard error, and fails.
+timed() {
+  local output=$1 preload=$2 timing status=0 start end
+  shift 2
+  timing=$(mktemp)
+  start=${EPOCHREALTIME}
+  /usr/bin/time -o "${timing}" -f "%M" env LD_PRELOAD="${preload}" "$@" \
+    >"${output}" 2>"${output}.err" || status=$?
+  end=${EPOCHREALTIME}
+  if [[ ${status} -eq 0 ]]; then
+    awk "BEGIN{printf \"%.4f %d\\n\", ${end} - ${start}, $(tail -n 1 "${timing}")}"
+  else
+    # time writes "Command terminated by signal N" or "Command exited with
+    # non-zero status N" before its own line.
+    echo "  $(head -n 1 "${timing}"): $*" >&2
+    tail -n 5 "${output}.err" | sed 's/^/  | /' >&2
+  fi
+  rm -f "${timing}" "${output}.err"
+  return "${status}"
+}
+
+# glibc_rate simple|thread JSON_FILE: operations per second from a glibc
+# benchtest's JSON (clock_gettime nanoseconds, see the shim in
+# tools/fetch_benchmark_sources.sh). simple: malloc/free pairs per second over
+# bench-malloc-simple's 12 cases (each of 200000 pairs, so this is the mean of
+# their times per pair). thread: iterations (a free and a malloc) per second
+# over all threads ("duration" adds up the threads' times, "iterations" their
+# counts).
+glibc_rate() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+kind, path = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    r = json.load(f)["functions"]["malloc"][""]
+if kind == "simple":
+    times = [v for k, v in r.items() if k.endswith("_time")]
+    print(f"{1e9 * len(times) / sum(times):.0f}")
+else:
+    print(f"{1e9 * r['threads'] * r['iterations'] / r['duration']:.0f}")
+PY
+}
+
+# mimalloc's test-stress at a fixed scale: each of its iterations starts
+# THREADS threads, thread i making 150 * scale * (i % 8 + 1) allocations
+# (fetch_benchmark_sources.sh checks the lines this comes from), and joins
+# them.
+stress_scale=25
+stress_allocations_per_iteration() {
+  local threads=$1 units=0 i
+  for ((i = 0; i < threads; ++i)); do units=$((units + i % 8 + 1)); done
+  echo $((150 * stress_scale * units))
+}
+
+# describe_status STATUS: "exited with status N" or "killed by signal N (NAME)".
+describe_status() {
+  if (($1 > 128)); then
+    echo "killed by signal $(($1 - 128)) (SIG$(kill -l $(($1 - 128)) 2>/dev/null))"
+  else
+    echo "exited with status $1"
+  fi
+}
+
 # Runs one workload once under LD_PRELOAD=$1 and prints alloc_bench's line:
 # WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
 # RESIDENT_BEFORE_KIB RESIDENT_AFTER_KIB (anonymous resident memory before
 # the workload and after it freed everything, past the purge delay; see
 # tools/alloc_bench.cc). "python" is Debian's python3 on
-# tests/workloads/alloc_heavy.py (one run per second), without the last two.
+# tests/workloads/alloc_heavy.py (one run per second), and the standard
+# workloads are glibc's and mimalloc's programs (operations per second as
+# glibc_rate and stress_allocations_per_iteration say), all without the last
+# two, with wall time and peak RSS from /usr/bin/time. Fails, saying why on
+# standard error, if the program fails or crashes.
 run_workload() {
   local preload=$1 workload=$2 threads=$3 ops=$4
-  if [[ ${workload} == python ]]; then
-    local timing
-    timing=$(mktemp)
-    LD_PRELOAD="${preload}" /usr/bin/time -o "${timing}" -f "%e %M" \
-      python3 tests/workloads/alloc_heavy.py >/dev/null
-    read -r wall rss <"${timing}"
-    rm -f "${timing}"
-    echo "python 1 ${wall} $(awk "BEGIN{printf \"%.3f\", 1 / ${wall}}") ${rss}"
-  else
-    LD_PRELOAD="${preload}" "${bench}" "${workload}" "${threads}" "${ops}"
-  fi
+  local output timing wall rss rate status=0
+  output=$(mktemp)
+  case ${workload} in
+    python)
+      timing=$(timed "${output}" "${preload}" \
+        python3 tests/workloads/alloc_heavy.py) || status=1
+      [[ ${status} -eq 0 ]] && read -r wall rss <<<"${timing}" &&
+        rate=$(awk "BEGIN{printf \"%.3f\", 1 / ${wall}}")
+      ;;
+    glibc_simple)
+      timing=$(timed "${output}" "${preload}" "${glibc_simple_bin}" "${ops}") &&
+        rate=$(glibc_rate simple "${output}") || status=1
+      ;;
+    glibc_thread)
+      timing=$(BENCHMARK_DURATION=${ops} timed "${output}" "${preload}" \
+        "${glibc_thread_bin}" "${threads}") &&
+        rate=$(glibc_rate thread "${output}") || status=1
+      ;;
+    mimalloc_stress)
+      local per_iteration iterations
+      per_iteration=$(stress_allocations_per_iteration "${threads}")
+      iterations=$(((ops + per_iteration / 2) / per_iteration))
+      ((iterations > 0)) || iterations=1
+      timing=$(timed "${output}" "${preload}" \
+        "${stress_bin}" "${threads}" "${stress_scale}" "${iterations}") || status=1
+      [[ ${status} -eq 0 ]] && read -r wall rss <<<"${timing}" &&
+        rate=$(awk "BEGIN{printf \"%.0f\", ${iterations} * ${per_iteration} / ${wall}}")
+      ;;
+    *)
+      rm -f "${output}"
+      LD_PRELOAD="${preload}" "${bench}" "${workload}" "${threads}" "${ops}" ||
+        { status=$?; echo "  alloc_bench $(describe_status "${status}")" >&2; return 1; }
+      return 0
+      ;;
+  esac
+  rm -f "${output}"
+  [[ ${status} -eq 0 && -n ${rate:-} ]] || return 1
+  read -r wall rss <<<"${timing}"
+  echo "${workload} ${threads} ${wall} ${rate} ${rss}"
 }
+
 repeats=${BENCH_REPEATS:-3}
 
 echo "allocator,workload,threads,wall_s,ops_per_s,peak_rss_kib,resident_before_kib,resident_after_kib" >"${out}/results.csv"
+echo "allocator,workload,threads,failed_runs,runs" >"${out}/failures.csv"
+number='^[0-9]+([.][0-9]*)?$'
 for entry in "${allocators[@]}"; do
   name=${entry%%=*}
   preload=${entry#*=}
   for w in "${workloads[@]}"; do
     read -r workload ops threads_list <<<"${w}"
     for threads in ${threads_list}; do
-      # Best of `repeats` runs: the machines are shared and noisy.
+      # Best of `repeats` runs: the machines are shared and noisy. A run that
+      # fails or crashes is reported and left out.
       best=""
+      failed=0
       for ((r = 0; r < repeats; ++r)); do
-        line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}")
+        if ! line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}"); then
+          line=""
+        fi
         read -r _ t wall rate rss before after <<<"${line}"
+        if [[ ! ${rate:-} =~ ${number} || ! ${rss:-} =~ ${number} ]]; then
+          echo "FAILED: ${name} ${workload}, ${threads} threads (run $((r + 1)) of ${repeats})${line:+: printed \"${line}\"}"
+          failed=$((failed + 1))
+          continue
+        fi
         # The resident figures come from the same run as the rest.
         if [[ -z ${best} ]] || awk "BEGIN{exit !(${rate} > ${best%% *})}"; then
           best="${rate} ${wall} ${rss} ${t} ${before} ${after}"
         fi
       done
+      if ((failed > 0)); then
+        echo "${name},${workload},${threads},${failed},${repeats}" >>"${out}/failures.csv"
+      fi
+      if [[ -z ${best} ]]; then
+        printf '%-17s %-18s %3s threads       FAILED (all %d runs)\n' \
+          "${name}" "${workload}" "${threads}" "${repeats}"
+        continue
+      fi
       read -r rate wall rss t before after <<<"${best}"
       echo "${name},${workload},${t},${wall},${rate},${rss},${before},${after}" >>"${out}/results.csv"
-      printf '%-17s %-18s %3s threads %12s ops/s %8s KiB, resident %6s -> %6s KiB\n' \
-        "${name}" "${workload}" "${t}" "${rate}" "${rss}" "${before:--}" "${after:--}"
+      printf '%-17s %-18s %3s threads %12s ops/s %8s KiB, resident %6s -> %6s KiB%s\n' \
+        "${name}" "${workload}" "${t}" "${rate}" "${rss}" "${before:--}" "${after:--}" \
+        "$( ((failed == 0)) || echo " (${failed} of ${repeats} runs FAILED)")"
     done
   done
 done

@@ -2,7 +2,9 @@
 # Installs everything this project needs on a Debian bookworm machine that has
 # only Debian's package archive: Bazel 4.2.3 and its offline rule repositories,
 # clang 14 with its sanitizer and libFuzzer runtimes, GoogleTest sources, the
-# Abseil source package, and the peer allocators the benchmarks compare with.
+# Abseil source package, the peer allocators the benchmarks compare with, and
+# what tools/fetch_benchmark_sources.sh builds the standard workloads from
+# (glibc-source, and the deb-src entry for `apt-get source mimalloc`).
 # Idempotent: a machine that already has everything costs a few dpkg queries.
 set -euo pipefail
 
@@ -14,7 +16,7 @@ packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
   clang-14 libclang-rt-14-dev g++ googletest dpkg-dev
   valgrind sqlite3 python3
-  libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
+  libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 glibc-source
 )
 
 sudo_if_needed() {
@@ -42,20 +44,24 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Abseil comes as Debian's source package, which carries upstream's BUILD.bazel
-# files. Source packages need a deb-src entry, which a fresh machine lacks.
-if [[ ! -f "${deps}/abseil-cpp/absl/base/BUILD.bazel" ]]; then
-  src_list=/etc/apt/sources.list.d/rusty-malloc-deb-src.sources
-  if [[ ! -f ${src_list} ]]; then
-    sudo_if_needed tee "${src_list}" >/dev/null <<'SOURCES'
+# Source packages (Abseil here, mimalloc for tools/fetch_benchmark_sources.sh)
+# need a deb-src entry, which a fresh machine lacks.
+src_list=/etc/apt/sources.list.d/rusty-malloc-deb-src.sources
+if [[ ! -f ${src_list} ]]; then
+  sudo_if_needed tee "${src_list}" >/dev/null <<'SOURCES'
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
-    apt_updated=0
-  fi
+  apt_updated=0
+  apt_update_once
+fi
+
+# Abseil comes as Debian's source package, which carries upstream's BUILD.bazel
+# files.
+if [[ ! -f "${deps}/abseil-cpp/absl/base/BUILD.bazel" ]]; then
   apt_update_once
   rm -rf "${deps}/abseil-src"
   mkdir -p "${deps}/abseil-src"
