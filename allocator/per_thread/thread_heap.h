@@ -132,6 +132,8 @@ class ThreadHeap {
   // chunk stays, unless `release_last`.
   ABSL_ATTRIBUTE_NOINLINE bool RetirePage(PageInfo* page,
                                           bool release_last = false);
+  // Unlinks `chunk`, with no page in use, and gives it back to the source.
+  void ReleaseChunk(ChunkHeader* chunk);
 
   S* source_;
   PageQueue queues_[kSizeClasses];
@@ -229,13 +231,18 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page, bool release_last) {
       purge_due_ns_ = CoarseNowNs() + kDefaultPurgeDelayNs;
     return false;
   }
+  ReleaseChunk(chunk);
+  return true;
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
   ChunkHeader** link = &chunks_;
   while (*link != chunk) link = &(*link)->next;
   *link = chunk->next;
   --chunk_count_;
   chunk->~ChunkHeader();
   source_->ReleaseChunk(chunk);
-  return true;
 }
 
 template <ChunkSource S>
@@ -259,11 +266,7 @@ void ThreadHeap<S>::CollectAll(bool everything) {
   // An empty last chunk has no page to retire: release it here.
   if (everything && chunks_ != nullptr && chunks_->next == nullptr &&
       chunks_->used_pages == 1) {
-    ChunkHeader* chunk = chunks_;
-    chunks_ = nullptr;
-    --chunk_count_;
-    chunk->~ChunkHeader();
-    source_->ReleaseChunk(chunk);
+    ReleaseChunk(chunks_);
   }
 }
 
