@@ -665,7 +665,7 @@ TYPED_TEST(PerThreadLifecycleDeathTest, FreeingAnythingButABlockStartAborts) {
   EXPECT_DEATH(heap.Deallocate(reinterpret_cast<char*>(chunk) +
                                (kPagesPerChunk - 1) * kPageSize),
                kNotABlock);
-  const std::uint32_t extended = page->extended.load();
+  const std::uint32_t extended = (page->linked_bytes.load() / page->block_size);
   ASSERT_LT(extended, page->capacity);
   EXPECT_DEATH(heap.Deallocate(page->start + extended * kBlock), kNotABlock);
   // A block the page has linked up but never handed out is a free block.
@@ -701,6 +701,7 @@ TYPED_TEST(PerThreadLifecycleDeathTest, FreeingIntoAReleasedChunkAborts) {
   ASSERT_EQ(chunks.size(), 3u);
   const std::size_t before = heap.Stats().heap_bytes;
   for (const Letter& l : chunks[0]) heap.Deallocate(l.block);
+  heap.ReleaseFreeMemory();  // Empty pages are otherwise kept a while.
   ASSERT_EQ(heap.Stats().heap_bytes, before - kChunkSize);
   // Still in the source's range, but no longer any heap's chunk.
   for (const Letter& l : {chunks[0].front(), chunks[0].back()}) {

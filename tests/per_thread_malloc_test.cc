@@ -17,6 +17,7 @@
 #include "allocator/large/large_heap.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/free_block.h"
 #include "allocator/per_thread/medium_heap.h"
 #include "allocator/per_thread/size_classes.h"
 #include "allocator/per_thread/thread_binding.h"
@@ -333,6 +334,16 @@ TYPED_TEST(PerThreadMallocTest, EmptyChunksGoBackToTheSource) {
   const std::size_t full = heap.Stats().heap_bytes;
   EXPECT_GT(full, 4 * kChunkSize);
   for (void* p : blocks) heap.Deallocate(p);
+  // Empty pages stay for reuse: allocating as much again takes no chunk.
+  EXPECT_EQ(heap.Stats().heap_bytes, full);
+  for (void*& p : blocks) p = heap.Allocate(100);
+  EXPECT_EQ(heap.Stats().heap_bytes, full);
+  for (void* p : blocks) heap.Deallocate(p);
+  // Once the purge delay has passed, the next slow path (here a new page
+  // for another class) retires them, and their chunks go back.
+  std::this_thread::sleep_for(std::chrono::nanoseconds(kDefaultPurgeDelayNs) +
+                              std::chrono::milliseconds(50));
+  heap.Deallocate(heap.Allocate(20000));
   EXPECT_LE(heap.Stats().heap_bytes, kChunkSize);
   ExpectIntact(heap);
 }
@@ -388,14 +399,13 @@ TYPED_TEST(PerThreadMallocTest, VerifyNamesABrokenFreeList) {
   void* a = heap.Allocate(32);
   void* b = heap.Allocate(32);
   heap.Deallocate(a);
-  heap.Deallocate(b);             // b -> a
-  std::memcpy(b, &b, sizeof(b));  // b -> b: a cycle.
+  heap.Deallocate(b);                  // b -> a
+  per_thread_internal::SetNext(b, b);  // b -> b: a cycle.
   const HeapReport report = heap.Verify();
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.ToString().find("twice"), std::string::npos)
       << report.ToString();
-  void* null = nullptr;
-  std::memcpy(b, &null, sizeof(b));  // Repair, for the destructor's sake.
+  per_thread_internal::SetNext(b, nullptr);  // Repair, for the destructor.
 }
 
 void* RefuseToMap(std::size_t) { return nullptr; }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -86,12 +87,12 @@ TYPED_TEST(ThreadHeapTest, FreshBlocksAreLinkedAPieceAtATime) {
       static_cast<std::uint32_t>(kFreshBlockBytes / ClassSize(cls));
   std::vector<void*> blocks{heap.Allocate(cls)};
   const PageInfo* page = PageOf(blocks[0]);
-  EXPECT_EQ(page->extended.load(), piece);
+  EXPECT_EQ((page->linked_bytes.load() / page->block_size), piece);
   while (blocks.size() < piece) blocks.push_back(heap.Allocate(cls));
-  EXPECT_EQ(page->extended.load(), piece);
+  EXPECT_EQ((page->linked_bytes.load() / page->block_size), piece);
   blocks.push_back(heap.Allocate(cls));
   EXPECT_EQ(PageOf(blocks.back()), page);
-  EXPECT_EQ(page->extended.load(), 2 * piece);
+  EXPECT_EQ((page->linked_bytes.load() / page->block_size), 2 * piece);
   ExpectIntact(heap);
   for (void* p : blocks) heap.FreeLocal(PageOf(p), p);
 }
@@ -121,7 +122,12 @@ TYPED_TEST(ThreadHeapTest, EmptyPagesRetireAndEmptyChunksGoBack) {
   for (int i = 0; i < 2000; ++i) blocks.push_back(heap.Allocate(cls));
   EXPECT_GT(ChunkCount(heap.chunks()), 1);
   ExpectIntact(heap);
+  const int chunks = ChunkCount(heap.chunks());
   for (void* p : blocks) heap.FreeLocal(PageOf(p), p);
+  // Kept for reuse until a purge.
+  EXPECT_EQ(ChunkCount(heap.chunks()), chunks);
+  ExpectIntact(heap);
+  heap.Purge();
   EXPECT_EQ(ChunkCount(heap.chunks()), 1);
   ExpectIntact(heap);
 }
@@ -161,6 +167,9 @@ TYPED_TEST(ThreadHeapTest, LargeClassesSpanRunsOfPages) {
     heap.FreeLocal(SpanOf(blocks[i]), blocks[i]);
   }
   ExpectIntact(heap);
+  EXPECT_EQ(first->size_class, cls);  // Kept for reuse until a purge.
+  heap.Purge();
+  ExpectIntact(heap);
   EXPECT_EQ(first->size_class, kPageUnused);
   for (int k = 1; k < span; ++k) {
     EXPECT_EQ(first[k].size_class, kPageUnused);
@@ -178,9 +187,10 @@ TYPED_TEST(ThreadHeapTest, LargeClassesSpanRunsOfPages) {
   ExpectIntact(heap);
 }
 
-// A retired page's memory stays for reuse until the purge delay is over;
-// the next new page after that gives it back to the OS. Its chunk stays.
-TEST(ThreadHeapPurgeTest, RetiredPagesGoBackAfterThePurgeDelay) {
+// An emptied page stays in its queue for reuse; once the purge delay is
+// over, the next new page retires it and gives its memory back to the OS.
+// Its chunk stays.
+TEST(ThreadHeapPurgeTest, EmptyPagesGoBackAfterThePurgeDelay) {
   MmapChunkSource source;
   ThreadHeap<MmapChunkSource> heap(&source);
   const int cls = SizeClassOf(1024);
@@ -192,30 +202,36 @@ TEST(ThreadHeapPurgeTest, RetiredPagesGoBackAfterThePurgeDelay) {
   }
   PageInfo* first = PageOf(blocks[0]);
   std::byte* const first_start = first->start;
+  PageInfo* second = PageOf(blocks[per_page]);
   ASSERT_NE(first, PageOf(blocks.back()));
   ASSERT_EQ(ResidentPages(first_start, kPageSize), kPageSize / 4096);
   for (std::size_t i = 0; i < per_page; ++i) {
     heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
   }
-  EXPECT_EQ(first->size_class, kPageUnused);
-  EXPECT_EQ(ChunkOf(first_start)->dirty_unused, PageRunMask(1, 1));
-  // Within the delay a new page takes the retired one, dirty as it is.
-  void* reused = heap.Allocate(SizeClassOf(100));
-  EXPECT_EQ(PageOf(reused), first);
+  EXPECT_EQ(first->size_class, cls);
   EXPECT_EQ(ChunkOf(first_start)->dirty_unused, 0u);
+  // Within the delay the class allocates from the kept page again.
+  void* reused = heap.Allocate(cls);
+  EXPECT_EQ(PageOf(reused), first);
   heap.FreeLocal(PageOf(reused), reused);
   for (std::size_t i = per_page; i < 2 * per_page; ++i) {
     heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
   }
-  ASSERT_NE(ChunkOf(first_start)->dirty_unused, 0u);
   std::this_thread::sleep_for(std::chrono::nanoseconds(kDefaultPurgeDelayNs) +
                               std::chrono::milliseconds(50));
-  // A new page purges first, then takes the purged page: of its 16 OS pages
-  // only the one its first block's link went to is back.
-  void* later = heap.Allocate(SizeClassOf(5000));
-  EXPECT_EQ(PageOf(later)->start, first_start + kPageSize);
+  // A new page purges first: the second page, empty and behind its queue's
+  // front, retires, and the new page takes it. Of its 16 OS pages only
+  // those its first blocks' links went to are back.
+  const int other = SizeClassOf(5000);
+  void* later = heap.Allocate(other);
+  EXPECT_EQ(PageOf(later), second);
   EXPECT_EQ(ChunkOf(first_start)->dirty_unused, 0u);
-  EXPECT_EQ(ResidentPages(first_start + kPageSize, kPageSize), 1u);
+  std::set<std::size_t> linked_os_pages;
+  for (std::size_t offset = 0; offset < second->linked_bytes.load();
+       offset += ClassSize(other)) {
+    linked_os_pages.insert(offset / 4096);
+  }
+  EXPECT_EQ(ResidentPages(second->start, kPageSize), linked_os_pages.size());
   heap.FreeLocal(PageOf(later), later);
   for (std::size_t i = 2 * per_page; i < blocks.size(); ++i) {
     heap.FreeLocal(PageOf(blocks[i]), blocks[i]);

@@ -16,6 +16,11 @@
 //                      thread, then OPS / 2 blocks of 128 B (the second
 //                      phase can reuse the first's memory only if the
 //                      allocator takes remote frees back)
+//   batchS             e.g. batch16: what glibc's bench-malloc-simple times,
+//                      batches of N blocks of S bytes allocated then freed in
+//                      allocation order, N = 25, 100, 400 and 1600 in turn,
+//                      each N making the same number of pairs; OPS counts
+//                      malloc/free pairs, rounded up to a whole batch
 // Prints one line:
 //   WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
 //   RESIDENT_BEFORE_KIB RESIDENT_AFTER_KIB
@@ -39,6 +44,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +52,8 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -186,6 +194,44 @@ std::uint64_t FastPath(int, long pairs) {
   return static_cast<std::uint64_t>(pairs);
 }
 
+// Returns pairs done: `pairs` rounded up to a whole batch.
+std::uint64_t Batches(int, long pairs, std::size_t size) {
+  constexpr int kLargest = 1600;
+  void* blocks[kLargest];
+  std::uint64_t done = 0;
+  const auto target = static_cast<std::uint64_t>(pairs);
+  while (done < target) {
+    for (const int n : {25, 100, 400, kLargest}) {
+      // kLargest / n batches of n, so that the small batches, which a
+      // thread cache may hold whole, weigh as much as the large ones.
+      for (int b = 0; b < kLargest / n && done < target; ++b) {
+        for (int i = 0; i < n; ++i) {
+          auto* p = static_cast<char*>(std::malloc(size));
+          Check(p);
+          // Touched, as a program would use it; kept from being elided.
+          p[0] = 1;
+          asm volatile("" : : "r"(p) : "memory");
+          blocks[i] = p;
+        }
+        for (int i = 0; i < n; ++i) std::free(blocks[i]);
+        done += static_cast<std::uint64_t>(n);
+      }
+    }
+  }
+  return done;
+}
+
+// The block size of a "batchS" workload; 0 if `workload` is not one.
+std::size_t BatchSize(const std::string& workload) {
+  constexpr std::string_view kPrefix = "batch";
+  if (!workload.starts_with(kPrefix)) return 0;
+  const char* first = workload.data() + kPrefix.size();
+  const char* last = workload.data() + workload.size();
+  std::size_t size = 0;
+  const auto [end, error] = std::from_chars(first, last, size);
+  return error == std::errc() && end == last ? size : 0;
+}
+
 // Reads a small /proc file into `buffer`, NUL-terminated, with read(2):
 // stdio would allocate, and the reading must not disturb what it measures.
 // Returns false if unreadable.
@@ -252,6 +298,7 @@ int main(int argc, char** argv) {
   const std::string workload = argv[1];
   int threads = std::atoi(argv[2]);
   const long ops = std::atol(argv[3]);
+  const std::size_t batch_size = BatchSize(workload);
   if (workload == "producer_consumer" && threads % 2 == 1) ++threads;
   // As many as are alive at once: remote_then_other's threads each start a
   // helper.
@@ -280,6 +327,8 @@ int main(int argc, char** argv) {
         n = LargeLoop(t, ops);
       } else if (workload == "remote_then_other") {
         n = RemoteThenOther(t, ops);
+      } else if (batch_size > 0) {
+        n = Batches(t, ops, batch_size);
       } else {
         std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
         std::exit(2);

@@ -3,7 +3,8 @@
 # rusty_malloc's LD_PRELOAD libraries, runs every workload under glibc, the
 # locked allocator, the per-thread allocator and, when installed, jemalloc,
 # tcmalloc and mimalloc (all through LD_PRELOAD, all the same binary), counts
-# fast-path instructions with callgrind, and writes a report. Also runs the
+# instructions per malloc/free pair with callgrind (the fast path and the
+# batches of 16, 256 and 1024 bytes), and writes a report. Also runs the
 # standard workloads allocator people compare on, which
 # tools/fetch_benchmark_sources.sh builds from Debian's source packages:
 # glibc's bench-malloc-simple and bench-malloc-thread, mimalloc's test-stress.
@@ -42,12 +43,17 @@ done
 # second field is: glibc_simple, the block size (bench-malloc-simple's own
 # timing, about 0.2 s); glibc_thread, the seconds each run lasts;
 # mimalloc_stress, about how many allocations each run makes in all (its
-# iterations are chosen to match at every thread count: 1 to 2 s here).
+# iterations are chosen to match at every thread count: 1 to 2 s here). The
+# batches' pairs are whole rounds of their 25/100/400/1600-block cycle (6400
+# pairs), about 0.3 s each under glibc.
 workloads=(
   "vectors 40000 1 2 4 8 16"
   "producer_consumer 1000000 2 4 8 16"
   "mixed 1000000 1 2 4 8 16"
   "fastpath 20000000 1"
+  "batch16 9600000 1"
+  "batch256 5120000 1"
+  "batch1024 1920000 1"
   "large_loop 300 1 2"
   "remote_then_other 4000000 1"
   "python 1 1"
@@ -254,26 +260,39 @@ for entry in "${allocators[@]}"; do
   done
 done
 
-# Instructions per malloc/free pair: the difference between two run lengths
-# cancels start-up and exit, so only the loop is counted.
-echo "allocator,instructions_per_pair" >"${out}/callgrind.csv"
+# Instructions per malloc/free pair, for the workloads that are nothing but
+# pairs: the difference between two run lengths cancels start-up, first
+# touches and exit, so only the steady loop is counted. Both lengths are
+# whole rounds of the batch cycle. Each run takes 1.5 to 2 s under
+# valgrind, mostly alloc_bench's wait for the resident-memory figure, which
+# costs no instructions.
+echo "allocator,workload,instructions_per_pair" >"${out}/callgrind.csv"
 if command -v valgrind >/dev/null; then
+  pairs=128000
   for entry in "${allocators[@]}"; do
     name=${entry%%=*}
     preload=${entry#*=}
-    counts=()
-    for pairs in 100000 200000; do
-      file="${out}/callgrind.${name}.${pairs}"
-      # callgrind does not replace malloc; LD_PRELOAD reaches the client.
-      LD_PRELOAD="${preload}" valgrind --tool=callgrind \
-        --callgrind-out-file="${file}" "${bench}" fastpath 1 "${pairs}" \
-        >/dev/null 2>"${file}.log" || true
-      counts+=("$(grep -m1 -E '^(summary|totals):' "${file}" | awk '{print $2}')")
-      rm -f "${file}" "${file}.log"
+    for workload in fastpath batch16 batch256 batch1024; do
+      counts=()
+      for run_pairs in "${pairs}" $((2 * pairs)); do
+        file="${out}/callgrind.${name}.${workload}.${run_pairs}"
+        # callgrind does not replace malloc; LD_PRELOAD reaches the client.
+        LD_PRELOAD="${preload}" valgrind --tool=callgrind \
+          --callgrind-out-file="${file}" "${bench}" "${workload}" 1 "${run_pairs}" \
+          >/dev/null 2>"${file}.log" || true
+        counts+=("$(grep -m1 -E '^(summary|totals):' "${file}" 2>/dev/null |
+          awk '{print $2}' || true)")
+        rm -f "${file}" "${file}.log"
+      done
+      if [[ ! ${counts[0]} =~ ${number} || ! ${counts[1]} =~ ${number} ]]; then
+        echo "FAILED: callgrind, ${name} ${workload}"
+        continue
+      fi
+      per_pair=$(awk "BEGIN{printf \"%.1f\", (${counts[1]} - ${counts[0]}) / ${pairs}}")
+      echo "${name},${workload},${per_pair}" >>"${out}/callgrind.csv"
+      printf '%-17s %-18s %8s instructions per malloc/free pair\n' \
+        "${name}" "${workload}" "${per_pair}"
     done
-    per_pair=$(awk "BEGIN{printf \"%.1f\", (${counts[1]} - ${counts[0]}) / 100000}")
-    echo "${name},${per_pair}" >>"${out}/callgrind.csv"
-    echo "${name}: ${per_pair} instructions per malloc/free pair"
   done
 fi
 

@@ -50,6 +50,19 @@ inline void Free(Heap& heap, void* ptr) {
   heap.Deallocate(ptr);
 }
 
+// free_sized, free_aligned_sized (C23) and sized delete. A heap that can use
+// the size (to skip a lookup) gets it; it must still check the block, so
+// that a caller's wrong size is caught as misuse rather than turned into
+// heap corruption. The others know every block's size.
+template <typename Heap>
+inline void FreeSized(Heap& heap, void* ptr, std::size_t size) {
+  if constexpr (requires { heap.DeallocateSized(ptr, size); }) {
+    heap.DeallocateSized(ptr, size);
+  } else {
+    heap.Deallocate(ptr);
+  }
+}
+
 template <typename Heap>
 [[nodiscard]] inline void* Calloc(Heap& heap, std::size_t count,
                                   std::size_t size) {

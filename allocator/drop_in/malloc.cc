@@ -31,6 +31,15 @@ void* malloc(size_t size) { return c_api::Malloc(TheGlobalHeap(), size); }
 
 void free(void* ptr) { c_api::Free(TheGlobalHeap(), ptr); }
 
+void free_sized(void* ptr, size_t size) {
+  c_api::FreeSized(TheGlobalHeap(), ptr, size);
+}
+
+// A block's size decides where it lives whatever its alignment.
+void free_aligned_sized(void* ptr, size_t, size_t size) {
+  c_api::FreeSized(TheGlobalHeap(), ptr, size);
+}
+
 void* calloc(size_t count, size_t size) {
   return c_api::Calloc(TheGlobalHeap(), count, size);
 }

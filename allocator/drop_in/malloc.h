@@ -10,6 +10,12 @@
 // with dlsym to learn whether it runs on this allocator at all.
 extern "C" {
 
+// C23's sized frees, which glibc 2.36 does not declare yet. `size` (and
+// `align`) must be what the block was allocated with; a wrong size aborts
+// as misuse, never corrupts the heap.
+void free_sized(void* ptr, size_t size);
+void free_aligned_sized(void* ptr, size_t align, size_t size);
+
 // 1 if `ptr` is a live block of the global heap, else 0.
 int rusty_malloc_owns(const void* ptr);
 

@@ -31,7 +31,9 @@ def rusty_malloc_variant(name, defines = []):
         name = "malloc" + suffix,
         srcs = ["malloc.cc", "new_delete.cc"],
         hdrs = ["malloc.h"],
-        copts = RUSTY_MALLOC_COPTS,
+        # The entry points' fast paths are leaves: a frame would cost three
+        # of their few instructions. Unwinders still have .eh_frame.
+        copts = RUSTY_MALLOC_COPTS + ["-fomit-frame-pointer"],
         visibility = ["//visibility:public"],
         deps = [
             ":c_api",

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <new>
 
+#include "allocator/drop_in/c_api.h"
 #include "allocator/drop_in/cxx_runtime.h"
 
 namespace rusty_malloc::c_api {
@@ -48,11 +49,9 @@ inline void Delete(Heap& heap, void* ptr) noexcept {
   heap.Deallocate(ptr);
 }
 
-// The heap knows every block's size, so the caller's is not needed; trusting
-// it instead would turn a caller's wrong size into heap corruption.
 template <typename Heap>
-inline void SizedDelete(Heap& heap, void* ptr, std::size_t) noexcept {
-  heap.Deallocate(ptr);
+inline void SizedDelete(Heap& heap, void* ptr, std::size_t size) noexcept {
+  FreeSized(heap, ptr, size);
 }
 
 }  // namespace rusty_malloc::c_api

@@ -36,12 +36,14 @@ struct PageInfo {
   std::uint32_t block_size = 0;
   std::uint32_t capacity = 0;
   std::uint64_t block_magic = 0;  // DivisibilityMagic(block_size).
-  // Blocks linked into use so far; the rest of the page is untouched, so a
-  // fresh page costs memory only as it fills. Atomic (relaxed) because a
-  // remote free reads it to check its pointer while the owner may extend
-  // the page: the freed block was handed over after it was extended into
-  // use, so even a relaxed load sees a value that covers it.
-  std::atomic<std::uint32_t> extended{0};
+  // Bytes from `start` linked into use so far; the rest of the page is
+  // untouched, so a fresh page costs memory only as it fills. Zero on a page
+  // not in use and on a span's later pages, so free()'s one range check also
+  // sends those to its slow path. Atomic (relaxed) because a remote free
+  // reads it to check its pointer while the owner may extend the page: the
+  // freed block was handed over after it was linked, so even a relaxed load
+  // sees a value that covers it.
+  std::atomic<std::uint32_t> linked_bytes{0};
   // Blocks handed out and not yet back on `free` (those on thread_free still
   // count until the owner collects them).
   std::uint32_t used = 0;

@@ -1,38 +1,39 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_PER_THREAD_FREE_BLOCK_H_
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_FREE_BLOCK_H_
 
+#include <atomic>
 #include <cstdint>
-
-#include "absl/base/optimization.h"
-#include "allocator/common/misuse.h"
 
 namespace rusty_malloc::per_thread_internal {
 
-// A free small block's first word links it into its page's list; its second
-// word holds a canary mixed from its address, which marks it free, so a
-// second free of the same block is caught by one compare.
-inline void*& NextOf(void* block) { return *static_cast<void**>(block); }
-inline std::uintptr_t& CanaryOf(void* block) {
-  return static_cast<std::uintptr_t*>(block)[1];
-}
-inline std::uintptr_t Canary(const void* block) {
-  return (reinterpret_cast<std::uintptr_t>(block) * 0x9e3779b97f4a7c15ULL) ^
-         0x72757374796d616cULL;
+// A free small block's first word links it into a free list, XORed with a
+// secret chosen once per process: a stray or hostile write cannot forge a
+// link to chosen memory, and a block whose first word decodes to a block of
+// its own page (or to the end of a list) is, almost surely, already free.
+// That test is how free() catches a double free without a canary store.
+// A block handed out has its first word cleared, so a block the program
+// never wrote does not look free, and no link leaks into the program.
+extern constinit std::atomic<std::uintptr_t> link_key;
+
+// Chooses the key, once, before the first block is linked (the first thread
+// heap of any allocator); later calls leave it as it is.
+void InitLinkKey();
+
+inline std::uintptr_t LinkKey() {
+  return link_key.load(std::memory_order_relaxed);
 }
 
-inline bool IsMarkedFree(const void* block) {
-  return static_cast<const std::uintptr_t*>(block)[1] == Canary(block);
+inline void* NextOf(const void* block, std::uintptr_t key = LinkKey()) {
+  return reinterpret_cast<void*>(*static_cast<const std::uintptr_t*>(block) ^
+                                 key);
 }
 
-// A double free aborts here instead of linking a block into a list twice.
-inline void MarkFree(void* block) {
-  if (ABSL_PREDICT_FALSE(IsMarkedFree(block))) {
-    ReportMisuse("double free, or use of a freed block", block);
-  }
-  CanaryOf(block) = Canary(block);
+inline void SetNext(void* block, void* next, std::uintptr_t key = LinkKey()) {
+  *static_cast<std::uintptr_t*>(block) =
+      reinterpret_cast<std::uintptr_t>(next) ^ key;
 }
 
-inline void MarkInUse(void* block) { CanaryOf(block) = 0; }
+inline void ClearLink(void* block) { *static_cast<std::uintptr_t*>(block) = 0; }
 
 }  // namespace rusty_malloc::per_thread_internal
 

@@ -42,9 +42,10 @@ HeapReport VerifyPage(const PageInfo& page, const std::byte* start) {
       ++counts[l];
     }
   }
-  const std::uint32_t extended = page.extended.load();
-  if (extended > page.capacity || counts[0] + page.used != extended ||
-      counts[1] > page.used) {
+  const std::uint32_t linked = page.linked_bytes.load();
+  const std::uint32_t extended = linked / page.block_size;
+  if (linked % page.block_size != 0 || extended > page.capacity ||
+      counts[0] + page.used != extended || counts[1] > page.used) {
     return {"page's free and used blocks do not add up to its capacity", &page};
   }
   return {};

@@ -1,6 +1,7 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_PER_THREAD_PAGE_H_
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_PAGE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -16,38 +17,55 @@
 // OnBlockBoundary, which any thread may.
 namespace rusty_malloc {
 
-// Whether `ptr` is where a block of `page`, a page in use, starts, within
-// the part of the page linked into use so far.
+// Whether `ptr` is where a block of `page` starts, within the part of the
+// page linked into use so far. False for a page not in use and for a span's
+// later pages (linked_bytes is zero there).
 inline bool OnBlockBoundary(const PageInfo& page, const void* ptr) {
-  const auto offset =
-      static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - page.start);
-  const std::uint32_t linked = page.extended.load(std::memory_order_relaxed);
+  const auto offset = static_cast<std::uintptr_t>(
+      static_cast<const std::byte*>(ptr) - page.start);
   // In range, the offset is below a span's size, so 32 bits hold it.
-  return offset < linked * std::size_t{page.block_size} &&
+  return offset < page.linked_bytes.load(std::memory_order_relaxed) &&
          IsMultiple(static_cast<std::uint32_t>(offset), page.block_magic);
 }
 
-// Links up to kFreshBlockBytes more of the page's untouched blocks into its
-// free list (a fresh page costs memory only as it fills); false when none
-// are left.
-inline constexpr std::size_t kFreshBlockBytes = 4096;
+// Whether `block`, a block of `page` (OnBlockBoundary), reads as free: its
+// first word decodes to the end of a list or to a block of the page. A
+// block in use has its link cleared when handed out (free_block.h), so this
+// is false for it unless the program wrote exactly such a word there.
+inline bool LooksFree(const PageInfo& page, const void* block,
+                      std::uintptr_t key = per_thread_internal::LinkKey()) {
+  const auto next =
+      reinterpret_cast<std::uintptr_t>(per_thread_internal::NextOf(block, key));
+  return next - reinterpret_cast<std::uintptr_t>(page.start) <
+             page.linked_bytes.load(std::memory_order_relaxed) ||
+         next == 0;
+}
+
+// Links more of the page's untouched blocks into its free list: at least
+// kFreshBlockBytes of them and at least kFreshBlocks, so that small classes
+// and large ones alike take the slow path rarely while a fresh page costs
+// memory only as it fills. False when none are left.
+inline constexpr std::size_t kFreshBlockBytes = 8192;
+inline constexpr std::uint32_t kFreshBlocks = 4;
 inline bool LinkFreshBlocks(PageInfo* page) {
-  const std::uint32_t extended = page->extended.load(std::memory_order_relaxed);
+  const std::uint32_t linked =
+      page->linked_bytes.load(std::memory_order_relaxed);
+  const std::uint32_t extended = linked / page->block_size;
   const std::uint32_t left = page->capacity - extended;
   if (left == 0) return false;
-  std::uint32_t count =
-      static_cast<std::uint32_t>(kFreshBlockBytes / page->block_size);
-  if (count == 0) count = 1;
-  if (count > left) count = left;
+  const std::uint32_t count = std::min(
+      left, std::max(kFreshBlocks, static_cast<std::uint32_t>(
+                                       kFreshBlockBytes / page->block_size)));
+  const std::uintptr_t key = per_thread_internal::LinkKey();
   void* list = page->free;
   for (std::uint32_t i = extended + count; i-- > extended;) {
     void* block = page->start + std::size_t{i} * page->block_size;
-    per_thread_internal::NextOf(block) = list;
-    per_thread_internal::CanaryOf(block) = per_thread_internal::Canary(block);
+    per_thread_internal::SetNext(block, list, key);
     list = block;
   }
   page->free = list;
-  page->extended.store(extended + count, std::memory_order_relaxed);
+  page->linked_bytes.store(linked + count * page->block_size,
+                           std::memory_order_relaxed);
   return true;
 }
 
@@ -61,7 +79,7 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
   page->block_magic = DivisibilityMagic(page->block_size);
   page->capacity = static_cast<std::uint32_t>(span * kPageSize / block_size);
   page->used = 0;
-  page->extended.store(0, std::memory_order_relaxed);
+  page->linked_bytes.store(0, std::memory_order_relaxed);
   page->size_class = static_cast<std::int16_t>(cls);
   page->span_pages = static_cast<std::uint8_t>(span);
   page->free = nullptr;
@@ -81,6 +99,7 @@ inline void StopPage(PageInfo* page) {
     page[k].span_back = 0;
   }
   page->size_class = kPageUnused;
+  page->linked_bytes.store(0, std::memory_order_relaxed);
   page->free = nullptr;
 }
 
@@ -88,13 +107,14 @@ inline void StopPage(PageInfo* page) {
 inline void CollectRemoteFrees(PageInfo* page) {
   if (page->thread_free.load(std::memory_order_relaxed) == nullptr) return;
   void* list = page->thread_free.exchange(nullptr, std::memory_order_acquire);
+  const std::uintptr_t key = per_thread_internal::LinkKey();
   std::uint32_t count = 0;
   void* last = nullptr;
-  for (void* b = list; b != nullptr; b = per_thread_internal::NextOf(b)) {
+  for (void* b = list; b != nullptr; b = per_thread_internal::NextOf(b, key)) {
     last = b;
     ++count;
   }
-  per_thread_internal::NextOf(last) = page->free;
+  per_thread_internal::SetNext(last, page->free, key);
   page->free = list;
   if (Planted(PlantedBug::kCollectForgetsCount)) return;
   page->used -= count;

@@ -55,7 +55,9 @@ class PerThreadMalloc {
   PerThreadMalloc(const PerThreadMalloc&) = delete;
   PerThreadMalloc& operator=(const PerThreadMalloc&) = delete;
 
-  [[nodiscard]] void* Allocate(std::size_t size, std::size_t align = kGranule) {
+  // The fast paths are forced inline: into malloc, free, new and delete.
+  [[nodiscard]] ABSL_ATTRIBUTE_ALWAYS_INLINE void* Allocate(
+      std::size_t size, std::size_t align = kGranule) {
     if (ABSL_PREDICT_TRUE(size <= kLookupMax && align <= kGranule &&
                           IsValidAlignment(align))) {
       return AllocateSmall(LookupSizeClass(size));
@@ -63,20 +65,26 @@ class PerThreadMalloc {
     return AllocateOther(size, align);
   }
 
-  void Deallocate(void* ptr) {
-    if (ptr == nullptr) return;
+  // Every slow case leaves by a tail call, so the fast path saves no
+  // registers.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Deallocate(void* ptr) {
     if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
       return DeallocateOther(ptr);
     }
-    PageInfo* page = CheckedSmallBlock(ptr);
-    ThreadHeap<S>* mine = binding_.CachedHeap();
-    if (ChunkOf(ptr)->heap == mine) {
-      mine->FreeLocal(page, ptr);
-    } else {
-      ThreadHeap<S>::FreeRemote(page, ptr);
+    PageInfo* page = PageOf(ptr);
+    if (ABSL_PREDICT_FALSE(!OnBlockBoundary(*page, ptr))) {
+      return DeallocateInSpan(ptr);
     }
+    FreeSmall(page, ptr);
   }
-
+  // Deallocate(ptr) for a block allocated with `size` (sized delete,
+  // free_sized): a size above kSmallMax names a medium or large block, which
+  // skips the chunk lookup. A wrong size is misuse, caught as a foreign
+  // pointer by the heap it leads to.
+  void DeallocateSized(void* ptr, std::size_t size) {
+    if (size > kSmallMax) return DeallocateOther(ptr);
+    Deallocate(ptr);
+  }
   // Allocate(size) with every byte zero. Memory the medium heap knows is
   // fresh from the OS is not written again, so a huge calloc costs no pages.
   [[nodiscard]] void* AllocateZeroed(std::size_t size);
@@ -103,8 +111,7 @@ class PerThreadMalloc {
   [[nodiscard]] bool IsLiveBlock(const void* ptr) {
     if (!source_.Contains(ptr)) return medium_.IsLiveBlock(ptr);
     const PageInfo* page = SpanOf(ptr);
-    return page->size_class >= 0 && OnBlockBoundary(*page, ptr) &&
-           !per_thread_internal::IsMarkedFree(ptr);
+    return OnBlockBoundary(*page, ptr) && !LooksFree(*page, ptr);
   }
 
   // Walks every heap's chunks and pages, and the medium heap, and names the
@@ -143,7 +150,7 @@ class PerThreadMalloc {
   }
 
  private:
-  void* AllocateSmall(int cls) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateSmall(int cls) {
     ThreadHeap<S>* heap = binding_.SlotHeap();
     if (ABSL_PREDICT_TRUE(heap != nullptr)) return heap->Allocate(cls);
     return AllocateUnbound(cls);
@@ -153,10 +160,23 @@ class PerThreadMalloc {
   ABSL_ATTRIBUTE_NOINLINE void* AllocateOther(std::size_t size,
                                               std::size_t align);
   // Out of line so that the medium and large heaps' code does not crowd
-  // free's fast path (registers saved on every call).
+  // free's fast path.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) {
+    if (ptr == nullptr) return;
     medium_.Deallocate(ptr);
     PurgeDue();
+  }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeSmall(PageInfo* page, void* ptr) {
+    auto* heap = static_cast<ThreadHeap<S>*>(ChunkOf(ptr)->heap);
+    if (ABSL_PREDICT_TRUE(heap == binding_.SlotHeap())) {
+      heap->FreeLocal(page, ptr);
+    } else {
+      ThreadHeap<S>::FreeRemote(page, ptr);
+    }
+  }
+  // The blocks of a span's later pages, and misuse.
+  ABSL_ATTRIBUTE_NOINLINE void DeallocateInSpan(void* ptr) {
+    FreeSmall(CheckedSpanBlock(ptr), ptr);
   }
   // The medium and large paths are slow anyway: they also give back what
   // waited a purge delay, in the calling thread's heap, in heaps no thread
@@ -166,16 +186,14 @@ class PerThreadMalloc {
 
   PageInfo* CheckedSmallBlock(void* ptr) {
     PageInfo* page = PageOf(ptr);
-    if (ABSL_PREDICT_FALSE(page->size_class < 0 ||
-                           !OnBlockBoundary(*page, ptr))) {
+    if (ABSL_PREDICT_FALSE(!OnBlockBoundary(*page, ptr))) {
       return CheckedSpanBlock(ptr);
     }
     return page;
   }
-  // The blocks of a span's later pages, and misuse.
   ABSL_ATTRIBUTE_NOINLINE static PageInfo* CheckedSpanBlock(void* ptr) {
     PageInfo* page = SpanOf(ptr);
-    if (page->size_class < 0 || !OnBlockBoundary(*page, ptr)) {
+    if (!OnBlockBoundary(*page, ptr)) {
       ReportMisuse("pointer is not a block of this heap", ptr);
     }
     return page;

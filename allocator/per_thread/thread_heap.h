@@ -4,11 +4,13 @@
 #include <atomic>
 #include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/heap_report.h"
+#include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/per_thread/chunk.h"
@@ -28,21 +30,32 @@ namespace rusty_malloc {
 template <ChunkSource S>
 class ThreadHeap {
  public:
-  explicit ThreadHeap(S* source) : source_(source) {}
+  explicit ThreadHeap(S* source) : source_(source) {
+    per_thread_internal::InitLinkKey();
+  }
   ThreadHeap(const ThreadHeap&) = delete;
   ThreadHeap& operator=(const ThreadHeap&) = delete;
 
   // A block of class `cls`, or nullptr when the source has no chunk left.
   // The fast path is a pop from the front page's free list: no lock, no
   // atomic operation.
-  [[nodiscard]] void* Allocate(int cls) {
+  [[nodiscard]] ABSL_ATTRIBUTE_ALWAYS_INLINE void* Allocate(int cls) {
     PageInfo* page = queues_[cls].head();
     if (ABSL_PREDICT_TRUE(page != nullptr)) {
       void* block = page->free;
       if (ABSL_PREDICT_TRUE(block != nullptr)) {
-        page->free = per_thread_internal::NextOf(block);
+        void* next = per_thread_internal::NextOf(block);
+        // A link within the block's own page is the common case; the end of
+        // the list, a span's other pages and a corrupted link are checked
+        // out of line.
+        if (ABSL_PREDICT_FALSE(((reinterpret_cast<std::uintptr_t>(next) ^
+                                 reinterpret_cast<std::uintptr_t>(block)) >>
+                                kPageShift) != 0)) {
+          return PopChecked(page, block, next);
+        }
+        page->free = next;
         ++page->used;
-        per_thread_internal::MarkInUse(block);
+        per_thread_internal::ClearLink(block);
         return block;
       }
     }
@@ -50,30 +63,34 @@ class ThreadHeap {
   }
 
   // Frees `block` of `page`, a page of this heap, on the owning thread.
-  void FreeLocal(PageInfo* page, void* block) {
-    per_thread_internal::MarkFree(block);
-    const bool was_full = page->free == nullptr;
-    per_thread_internal::NextOf(block) = page->free;
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeLocal(PageInfo* page, void* block) {
+    const std::uintptr_t key = per_thread_internal::LinkKey();
+    if (ABSL_PREDICT_FALSE(LooksFree(*page, block, key)))
+      ReportDoubleFree(block);
+    void* head = page->free;
+    per_thread_internal::SetNext(block, head, key);
     page->free = block;
-    if (--page->used == 0) {
-      if (page != QueueOf(page).head()) RetirePage(page);
-    } else if (was_full) {
-      // Let the next slow path find it.
-      QueueOf(page).MoveBehindHead(page);
+    // Nothing to do for the front page (a program freeing what it just
+    // allocated empties it every time).
+    if (ABSL_PREDICT_FALSE(--page->used == 0 || head == nullptr) &&
+        page != QueueOf(page).head()) {
+      PageEmptiedOrRefilled(page, head == nullptr);
     }
   }
 
   // Frees `block` of `page`, a page of another heap; any thread.
-  static void FreeRemote(PageInfo* page, void* block) {
-    per_thread_internal::MarkFree(block);
+  ABSL_ATTRIBUTE_NOINLINE static void FreeRemote(PageInfo* page, void* block) {
+    const std::uintptr_t key = per_thread_internal::LinkKey();
+    if (ABSL_PREDICT_FALSE(LooksFree(*page, block, key)))
+      ReportDoubleFree(block);
     if (Planted(PlantedBug::kRemoteFreeOnLocalList)) {
-      per_thread_internal::NextOf(block) = page->free;
+      per_thread_internal::SetNext(block, page->free, key);
       page->free = block;
       return;
     }
     void* head = page->thread_free.load(std::memory_order_relaxed);
     do {
-      per_thread_internal::NextOf(block) = head;
+      per_thread_internal::SetNext(block, head, key);
     } while (!page->thread_free.compare_exchange_weak(
         head, block, std::memory_order_release, std::memory_order_relaxed));
   }
@@ -117,6 +134,20 @@ class ThreadHeap {
 
   PageQueue& QueueOf(const PageInfo* page) { return queues_[page->size_class]; }
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls);
+  // Allocate's pop when the next link leaves the block's page.
+  ABSL_ATTRIBUTE_NOINLINE static void* PopChecked(PageInfo* page, void* block,
+                                                  void* next);
+  ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_NORETURN static void ReportDoubleFree(
+      void* block) {
+    ReportMisuse("double free, or use of a freed block", block);
+  }
+  // FreeLocal's rarer cases, for a page behind its queue's front: the page
+  // was full (let the next slow path find it) or is now empty. An empty page
+  // stays in its queue for reuse (a program that frees a batch tends to
+  // allocate the same sizes again); the next purge, or a NewPage that finds no
+  // room, retires the empty pages.
+  ABSL_ATTRIBUTE_NOINLINE void PageEmptiedOrRefilled(PageInfo* page,
+                                                     bool was_full);
   PageInfo* NewPage(int cls);
   // The first chunk with `pages` consecutive pages unused, and where.
   ChunkHeader* FirstChunkWithRoom(int pages, int* index) const {
@@ -140,6 +171,9 @@ class ThreadHeap {
   ChunkHeader* chunks_ = nullptr;
   std::size_t chunk_count_ = 0;
   std::size_t next_collect_at_ = 0;  // NewPage's next CollectAll, in chunks.
+  // Pages may have been left empty since the last CollectAll: NewPage
+  // retires them before it takes a page elsewhere.
+  bool empty_pages_kept_ = false;
   // When pages left unused go back to the OS; 0 while none wait.
   std::int64_t purge_due_ns_ = 0;
   void (*purge_others_)(void*) = nullptr;
@@ -174,6 +208,28 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
 }
 
 template <ChunkSource S>
+void* ThreadHeap<S>::PopChecked(PageInfo* page, void* block, void* next) {
+  if (next != nullptr && !OnBlockBoundary(*page, next)) {
+    ReportMisuse("free list corrupted: a freed block was written to", block);
+  }
+  page->free = next;
+  ++page->used;
+  per_thread_internal::ClearLink(block);
+  return block;
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::PageEmptiedOrRefilled(PageInfo* page, bool was_full) {
+  PageQueue& queue = QueueOf(page);
+  if (page->used == 0) {
+    empty_pages_kept_ = true;
+    if (purge_due_ns_ == 0)
+      purge_due_ns_ = CoarseNowNs() + kDefaultPurgeDelayNs;
+  }
+  if (was_full) queue.MoveBehindHead(page);
+}
+
+template <ChunkSource S>
 PageInfo* ThreadHeap<S>::NewPage(int cls) {
   const std::int64_t now = CoarseNowNs();
   PurgeIfDue(now);
@@ -185,7 +241,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
   int index = 0;
   ChunkHeader* chunk = FirstChunkWithRoom(pages, &index);
   if (chunk == nullptr && chunks_ != nullptr &&
-      chunk_count_ >= next_collect_at_) {
+      (empty_pages_kept_ || chunk_count_ >= next_collect_at_)) {
     // Before taking memory from the source, take back what other threads
     // freed: pages they emptied, of classes this thread no longer asks
     // for, would otherwise be held until it did (or exited). A collection
@@ -247,6 +303,7 @@ void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::CollectAll(bool everything) {
+  empty_pages_kept_ = false;
   for (ChunkHeader* chunk = chunks_; chunk != nullptr;) {
     ChunkHeader* next = chunk->next;
     for (int i = 1; i < kPagesPerChunk; ++i) {
@@ -272,6 +329,8 @@ void ThreadHeap<S>::CollectAll(bool everything) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::Purge() {
+  // Pages kept empty this long are not coming back into use soon.
+  if (empty_pages_kept_) CollectAll();
   purge_due_ns_ = 0;
   for (ChunkHeader* chunk = chunks_; chunk != nullptr; chunk = chunk->next) {
     std::uint64_t dirty = chunk->dirty_unused;
