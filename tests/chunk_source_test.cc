@@ -1,12 +1,16 @@
 #include "allocator/per_thread/chunk_source.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <thread>
 
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/per_thread/chunk.h"
 #include "gtest/gtest.h"
+#include "testing/resident.h"
 #include "testing/test_growers.h"
 
 namespace rusty_malloc {
@@ -34,16 +38,35 @@ TEST(MmapChunkSourceTest, HandsOutDistinctAlignedWritableChunks) {
   EXPECT_FALSE(source.Contains(&outside));
 }
 
-TEST(MmapChunkSourceTest,
-     ReusesReleasedChunksDecommittedAndRefusesPastItsRange) {
+// A released chunk is reused as it is within the purge delay (no page
+// faults for a thread that starts as another exits), and decommitted once
+// it has waited that long or on PurgeReleased(true).
+TEST(MmapChunkSourceTest, ReusesReleasedChunksAndDecommitsThemWhenPurged) {
   MmapChunkSource source(4 * kChunkSize);
   void* a = source.AllocateChunk();
   std::memset(a, 0xab, kPageSize);
   source.ReleaseChunk(a);
+  EXPECT_EQ(source.AllocateChunk(), a);
+  EXPECT_EQ(static_cast<unsigned char*>(a)[0], 0xab);  // Still committed.
+  source.ReleaseChunk(a);
+  source.PurgeReleased(/*now_too=*/false);  // Not yet due.
+  EXPECT_EQ(static_cast<unsigned char*>(a)[0], 0xab);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(kDefaultPurgeDelayNs) +
+                              std::chrono::milliseconds(50));
+  source.PurgeReleased(/*now_too=*/false);
+  EXPECT_EQ(testing::ResidentPages(a, kChunkSize), 0u);
   void* again = source.AllocateChunk();
   EXPECT_EQ(again, a);
   EXPECT_EQ(static_cast<unsigned char*>(again)[0], 0);  // MADV_DONTNEED.
-  for (int i = 0; i < 3; ++i) EXPECT_NE(source.AllocateChunk(), nullptr);
+  std::memset(again, 0xcd, kPageSize);
+  source.ReleaseChunk(again);
+  source.PurgeReleased(/*now_too=*/true);
+  EXPECT_EQ(testing::ResidentPages(a, kChunkSize), 0u);
+}
+
+TEST(MmapChunkSourceTest, RefusesPastItsRange) {
+  MmapChunkSource source(4 * kChunkSize);
+  for (int i = 0; i < 4; ++i) EXPECT_NE(source.AllocateChunk(), nullptr);
   EXPECT_EQ(source.AllocateChunk(), nullptr);
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include "allocator/common/monotonic_clock.h"
+
 namespace rusty_malloc {
 
 using absl::base_internal::SpinLockHolder;
@@ -54,7 +56,7 @@ bool MmapChunkSource::ReserveRegion() {
 void* MmapChunkSource::AllocateChunk() {
   SpinLockHolder hold(&lock_);
   if (released_count_ > 0) {
-    return reinterpret_cast<void*>(released_[--released_count_]);
+    return reinterpret_cast<void*>(released_[--released_count_] & ~kCommitted);
   }
   if (carved_ == limit_chunks_) return nullptr;
   if (next_ == region_end_ && !ReserveRegion()) return nullptr;
@@ -106,12 +108,36 @@ void MmapChunkSource::Decommit(void* p, std::size_t bytes) {
 }
 
 void MmapChunkSource::ReleaseChunk(void* chunk) {
-  // Give the memory back now; the address range stays ours for reuse.
-  madvise(chunk, kChunkSize, MADV_DONTNEED);
+  const std::int64_t now = CoarseNowNs();
   SpinLockHolder hold(&lock_);
-  // With no room to remember it, the chunk stays ours but unused: its
-  // memory is back with the OS already, so only its address space is lost.
-  static_cast<void>(PushReleased(reinterpret_cast<std::uintptr_t>(chunk)));
+  DecommitReleasedIfDue(now);
+  if (!PushReleased(reinterpret_cast<std::uintptr_t>(chunk) | kCommitted)) {
+    // With no room to remember it, the chunk stays ours but unused: only
+    // its address space is lost, once its memory is back with the OS.
+    madvise(chunk, kChunkSize, MADV_DONTNEED);
+    return;
+  }
+  if (decommit_due_ns_ == 0) decommit_due_ns_ = now + kDefaultPurgeDelayNs;
+}
+
+void MmapChunkSource::PurgeReleased(bool now_too) {
+  const std::int64_t now = CoarseNowNs();
+  SpinLockHolder hold(&lock_);
+  if (now_too) {
+    DecommitReleased();
+  } else {
+    DecommitReleasedIfDue(now);
+  }
+}
+
+void MmapChunkSource::DecommitReleased() {
+  // Under the lock: a chunk handed out again must not lose its memory.
+  decommit_due_ns_ = 0;
+  for (std::size_t i = 0; i < released_count_; ++i) {
+    if ((released_[i] & kCommitted) == 0) continue;
+    released_[i] &= ~kCommitted;
+    madvise(reinterpret_cast<void*>(released_[i]), kChunkSize, MADV_DONTNEED);
+  }
 }
 
 }  // namespace rusty_malloc

@@ -25,6 +25,9 @@ namespace rusty_malloc {
 // and optionally
 //   void Decommit(void*, size_t)  gives the memory of unused pages of a chunk
 //                               handed out back to the OS.
+//   void PurgeReleased(bool now_too)  gives the memory of released chunks
+//                               back to the OS: those released a purge
+//                               delay ago, or with now_too all of them.
 //   size_t ReservedBytes(), CommittedBytes()  the address space the source
 //                               holds, and what of it is read-write (whether
 //                               in a heap's chunk or released).
@@ -40,7 +43,9 @@ concept ChunkSource = requires(S& s, void* chunk, const void* p) {
 // reservations cost nothing under mlockall and little under ulimit -v, and
 // there is no ceiling below what the OS gives. Contains asks a ChunkMap: two
 // loads, no lock, and yes only for chunks handed out (readable). Released
-// chunks are decommitted (MADV_DONTNEED) and reused first.
+// chunks are reused first, the most recent first; their memory goes back to
+// the OS (MADV_DONTNEED) only once they have waited a purge delay, so that
+// threads exiting and starting do not fault the same memory in again.
 class MmapChunkSource {
  public:
   // Regions start at one chunk and double up to this (64 MiB), so a small
@@ -58,6 +63,9 @@ class MmapChunkSource {
 
   [[nodiscard]] void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_);
   void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_);
+  // Gives the memory of released chunks back to the OS: of those released a
+  // purge delay ago or more, or with `now_too` of all of them.
+  void PurgeReleased(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const { return map_.Contains(p); }
   // Gives the memory of `bytes` at `p`, whole pages inside a chunk handed
   // out, back to the OS; they read as zero when next touched.
@@ -73,6 +81,11 @@ class MmapChunkSource {
   [[nodiscard]] bool ReserveRegion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   [[nodiscard]] bool PushReleased(std::uintptr_t chunk)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void DecommitReleased() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void DecommitReleasedIfDue(std::int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_) {
+    if (decommit_due_ns_ != 0 && now >= decommit_due_ns_) DecommitReleased();
+  }
 
   const std::size_t limit_chunks_;
   absl::base_internal::SpinLock lock_;
@@ -83,10 +96,14 @@ class MmapChunkSource {
   std::uintptr_t next_ ABSL_GUARDED_BY(lock_) = 0;
   std::uintptr_t region_end_ ABSL_GUARDED_BY(lock_) = 0;
   std::size_t next_region_chunks_ ABSL_GUARDED_BY(lock_) = 1;
-  // Released chunks, on memory of the source's own (it serves malloc).
+  // Released chunks, on memory of the source's own (it serves malloc); bit
+  // kCommitted marks one whose memory is still committed.
+  static constexpr std::uintptr_t kCommitted = 1;
   std::uintptr_t* released_ ABSL_GUARDED_BY(lock_) = nullptr;
   std::size_t released_count_ ABSL_GUARDED_BY(lock_) = 0;
   std::size_t released_capacity_ ABSL_GUARDED_BY(lock_) = 0;
+  // When the committed released chunks go back to the OS; 0 while none.
+  std::int64_t decommit_due_ns_ ABSL_GUARDED_BY(lock_) = 0;
 };
 
 static_assert(ChunkSource<MmapChunkSource>);

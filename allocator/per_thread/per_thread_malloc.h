@@ -91,15 +91,18 @@ class PerThreadMalloc {
   [[nodiscard]] void* Reallocate(void* ptr, std::size_t size,
                                  std::size_t align = kGranule);
   // Gives the free memory kept for reuse back to the OS now (malloc_trim):
-  // the calling thread's heap's, that of heaps no thread uses, and the
-  // medium heap's where it can. Other threads' heaps purge their own after
-  // the purge delay.
+  // the calling thread's heap's, that of heaps no thread uses, released
+  // chunks', and the medium heap's where it can. Other threads' heaps purge
+  // their own after the purge delay.
   void ReleaseFreeMemory() {
     if (ThreadHeap<S>* mine = binding_.CachedHeap(); mine != nullptr) {
       mine->CollectAll(/*everything=*/true);
       mine->Purge();
     }
     binding_.ReleaseAbandoned(/*now_too=*/true);
+    if constexpr (requires { source_.PurgeReleased(true); }) {
+      source_.PurgeReleased(true);
+    }
     if constexpr (requires { medium_.ReleaseFreeMemory(); }) {
       medium_.ReleaseFreeMemory();
     }
@@ -241,6 +244,9 @@ void PerThreadMalloc<S, M>::PurgeDue() {
   next_purge_ns_.store(now + kDefaultPurgeDelayNs / 4,
                        std::memory_order_relaxed);
   binding_.ReleaseAbandoned(/*now_too=*/false);
+  if constexpr (requires { source_.PurgeReleased(false); }) {
+    source_.PurgeReleased(false);
+  }
   if constexpr (requires { medium_.PurgeIfDue(now); }) medium_.PurgeIfDue(now);
 }
 

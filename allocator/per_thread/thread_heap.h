@@ -346,6 +346,9 @@ void ThreadHeap<S>::Purge() {
       }
     }
   }
+  if constexpr (requires { source_->PurgeReleased(false); }) {
+    source_->PurgeReleased(false);
+  }
 }
 
 template <ChunkSource S>
