@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/os_page.h"
 #include "allocator/common/zero_fill.h"
@@ -22,11 +23,22 @@
 namespace rusty_malloc::c_api {
 
 template <typename Heap>
-[[nodiscard]] inline void* AllocateOrNoMemory(Heap& heap, std::size_t size,
-                                              std::size_t align) {
+[[nodiscard]] ABSL_ATTRIBUTE_NOINLINE void* AllocateOrNoMemorySlow(
+    Heap& heap, std::size_t size, std::size_t align) {
   void* p = heap.Allocate(size, align);
   if (ABSL_PREDICT_FALSE(p == nullptr)) errno = ENOMEM;
   return p;
+}
+
+// A heap with a separate fast path keeps errno's code out of it: the fast
+// path's miss is a tail call.
+template <typename Heap>
+[[nodiscard]] inline void* AllocateOrNoMemory(Heap& heap, std::size_t size,
+                                              std::size_t align) {
+  if constexpr (requires { heap.TryAllocateFast(size, align); }) {
+    if (void* p = heap.TryAllocateFast(size, align)) return p;
+  }
+  return AllocateOrNoMemorySlow(heap, size, align);
 }
 
 // memalign and the functions defined through it.

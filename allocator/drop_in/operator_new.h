@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <new>
 
+#include "absl/base/attributes.h"
 #include "allocator/drop_in/c_api.h"
 #include "allocator/drop_in/cxx_runtime.h"
 
@@ -27,11 +28,22 @@ template <typename Heap>
 }
 
 template <typename Heap>
-[[nodiscard]] inline void* NewOrThrow(Heap& heap, std::size_t size,
-                                      std::size_t align) {
+[[nodiscard]] ABSL_ATTRIBUTE_NOINLINE void* NewOrThrowSlow(Heap& heap,
+                                                           std::size_t size,
+                                                           std::size_t align) {
   void* p = NewOrNull(heap, size, align);
   if (p == nullptr) ThrowBadAlloc();
   return p;
+}
+
+// A heap with a separate fast path keeps the new-handler loop out of it.
+template <typename Heap>
+[[nodiscard]] inline void* NewOrThrow(Heap& heap, std::size_t size,
+                                      std::size_t align) {
+  if constexpr (requires { heap.TryAllocateFast(size, align); }) {
+    if (void* p = heap.TryAllocateFast(size, align)) return p;
+  }
+  return NewOrThrowSlow(heap, size, align);
 }
 
 template <typename Heap>

@@ -59,6 +59,10 @@ struct PageInfo {
 
 struct ChunkHeader {
   void* heap = nullptr;  // The owning thread heap; read by any freeing thread.
+  // The owning heap's tag (ThreadHeap::tag()): unique for the process's
+  // life, so a thread's free compares it with its TLS slot's and knows the
+  // block is its own, with no check of which allocator the slot is for.
+  std::uint64_t owner_tag = 0;
   ChunkHeader* next = nullptr;  // In the owner's chunk list.
   // Bit i: page i is in use, alone or in a span. Page 0 is the header's.
   std::uint64_t used_pages = 1;

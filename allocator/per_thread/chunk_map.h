@@ -35,9 +35,10 @@ class ChunkMap {
 
   [[nodiscard]] bool Contains(const void* p) const {
     const auto at = reinterpret_cast<std::uintptr_t>(p);
-    if (at >> kAddressBits != 0) return false;
+    const std::uintptr_t top = at >> kLeafShift;
+    if (top >= kTopEntries) return false;
     // Acquire: a leaf's marks were written before it was published.
-    const Leaf* leaf = top_[at >> kLeafShift].load(std::memory_order_acquire);
+    const Leaf* leaf = top_[top].load(std::memory_order_acquire);
     return leaf != nullptr &&
            leaf->chunks[(at >> kChunkShift) & (kLeafChunks - 1)].load(
                std::memory_order_relaxed) != 0;

@@ -64,6 +64,20 @@ class PerThreadMalloc {
     }
     return AllocateOther(size, align);
   }
+  // Allocate's fast path alone: a block when the calling thread's heap has
+  // one ready, else nullptr with nothing done. Lets a caller keep its own
+  // failure handling (errno, the new-handler) off the fast path.
+  [[nodiscard]] ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocateFast(
+      std::size_t size, std::size_t align = kGranule) {
+    if (ABSL_PREDICT_TRUE(size <= kLookupMax && align <= kGranule &&
+                          IsValidAlignment(align))) {
+      ThreadHeap<S>* heap = binding_.SlotHeap();
+      if (ABSL_PREDICT_TRUE(heap != nullptr)) {
+        return heap->TryAllocateFast(LookupSizeClass(size));
+      }
+    }
+    return nullptr;
+  }
 
   // Every slow case leaves by a tail call, so the fast path saves no
   // registers.
@@ -71,11 +85,23 @@ class PerThreadMalloc {
     if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
       return DeallocateOther(ptr);
     }
+    // OnBlockBoundary, with the loads kept for FreeLocal.
     PageInfo* page = PageOf(ptr);
-    if (ABSL_PREDICT_FALSE(!OnBlockBoundary(*page, ptr))) {
+    const auto start = reinterpret_cast<std::uintptr_t>(page->start);
+    const std::uint32_t linked =
+        page->linked_bytes.load(std::memory_order_relaxed);
+    const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(ptr) - start;
+    if (ABSL_PREDICT_FALSE(offset >= linked ||
+                           !IsMultiple(static_cast<std::uint32_t>(offset),
+                                       page->block_magic))) {
       return DeallocateInSpan(ptr);
     }
-    FreeSmall(page, ptr);
+    const ChunkHeader* chunk = ChunkOf(ptr);
+    if (ABSL_PREDICT_FALSE(chunk->owner_tag != ThreadBinding<S>::SlotTag())) {
+      return ThreadHeap<S>::FreeRemote(page, ptr);
+    }
+    static_cast<ThreadHeap<S>*>(chunk->heap)
+        ->FreeLocal(page, ptr, start, linked);
   }
   // Deallocate(ptr) for a block allocated with `size` (sized delete,
   // free_sized): a size above kSmallMax names a medium or large block, which
@@ -169,17 +195,14 @@ class PerThreadMalloc {
     medium_.Deallocate(ptr);
     PurgeDue();
   }
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeSmall(PageInfo* page, void* ptr) {
-    auto* heap = static_cast<ThreadHeap<S>*>(ChunkOf(ptr)->heap);
-    if (ABSL_PREDICT_TRUE(heap == binding_.SlotHeap())) {
-      heap->FreeLocal(page, ptr);
-    } else {
-      ThreadHeap<S>::FreeRemote(page, ptr);
-    }
-  }
   // The blocks of a span's later pages, and misuse.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateInSpan(void* ptr) {
-    FreeSmall(CheckedSpanBlock(ptr), ptr);
+    PageInfo* page = CheckedSpanBlock(ptr);
+    const ChunkHeader* chunk = ChunkOf(ptr);
+    if (chunk->owner_tag != ThreadBinding<S>::SlotTag()) {
+      return ThreadHeap<S>::FreeRemote(page, ptr);
+    }
+    static_cast<ThreadHeap<S>*>(chunk->heap)->FreeLocal(page, ptr);
   }
   // The medium and large paths are slow anyway: they also give back what
   // waited a purge delay, in the calling thread's heap, in heaps no thread

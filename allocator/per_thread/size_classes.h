@@ -74,7 +74,7 @@ constexpr std::uint64_t DivisibilityMagic(std::uint32_t d) {
   return UINT64_MAX / d + 1;
 }
 constexpr bool IsMultiple(std::uint32_t n, std::uint64_t magic) {
-  return std::uint64_t{n} * magic <= magic - 1;
+  return std::uint64_t{n} * magic < magic;
 }
 static_assert(IsMultiple(0, DivisibilityMagic(48)) &&
               IsMultiple(96, DivisibilityMagic(48)) &&

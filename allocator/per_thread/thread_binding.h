@@ -28,6 +28,7 @@ namespace per_thread_internal {
 struct TlsSlot {
   std::uint64_t instance = 0;
   void* heap = nullptr;
+  std::uint64_t tag = 0;  // The heap's tag(); free() needs only this.
 };
 // Defined once (thread_binding.cc) rather than inline: an inline variable is
 // a unique global symbol, which a shared library cannot keep to itself.
@@ -67,6 +68,8 @@ class ThreadBinding {
     const per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
     if (ABSL_PREDICT_TRUE(slot.instance ==
                           id_.load(std::memory_order_relaxed))) {
+      // A slot names an allocator only with its heap.
+      ABSL_ASSUME(slot.heap != nullptr);
       return static_cast<Heap*>(slot.heap);
     }
     return nullptr;
@@ -76,13 +79,18 @@ class ThreadBinding {
   // cannot be mapped.
   ABSL_ATTRIBUTE_NOINLINE Heap* MyHeapSlow(S* source)
       ABSL_LOCKS_EXCLUDED(lock_);
+  // The tag of the heap in the calling thread's TLS slot, whichever
+  // allocator it belongs to, or 0. A chunk whose owner_tag equals it is the
+  // calling thread's own: tags are never reused, so a slot left over from
+  // a destroyed allocator matches nothing.
+  static std::uint64_t SlotTag() { return per_thread_internal::tls_slot.tag; }
   // The calling thread's heap if it has one, without creating it.
   Heap* CachedHeap() {
     const per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
     if (slot.instance == id_.load(std::memory_order_relaxed)) {
       return static_cast<Heap*>(slot.heap);
     }
-    if (id_.load(std::memory_order_acquire) == 0) return nullptr;
+    if (id_.load(std::memory_order_acquire) == kUnbound) return nullptr;
     return static_cast<Heap*>(pthread_getspecific(key_));
   }
 
@@ -132,8 +140,10 @@ class ThreadBinding {
   Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
 
   absl::base_internal::SpinLock lock_;
-  // 0 until the first thread asks for a heap.
-  std::atomic<std::uint64_t> id_{0};
+  // kUnbound until the first thread asks for a heap: no slot holds it, so
+  // the fast path needs no check that the slot's heap exists.
+  static constexpr std::uint64_t kUnbound = ~std::uint64_t{0};
+  std::atomic<std::uint64_t> id_{kUnbound};
   pthread_key_t key_{};  // Created under lock_ before id_ publishes it.
   HeapMapper mapper_ ABSL_GUARDED_BY(lock_) = &MapHeapMemory;
   Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;      // Every heap.
@@ -148,7 +158,7 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
   bool adopted = false;
   {
     absl::base_internal::SpinLockHolder hold(&lock_);
-    if (id_.load(std::memory_order_relaxed) == 0) {
+    if (id_.load(std::memory_order_relaxed) == kUnbound) {
       // pthread_key_create takes no memory from malloc in glibc.
       if (pthread_key_create(&key_, &AbandonAtThreadExit) != 0) {
         ReportMisuse("cannot create a thread key for the per-thread heaps",
@@ -169,7 +179,8 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
     if (heap == nullptr) return nullptr;
   }
   // Set the cache first: pthread_setspecific may itself call malloc.
-  per_thread_internal::tls_slot = {id_.load(std::memory_order_relaxed), heap};
+  per_thread_internal::tls_slot = {id_.load(std::memory_order_relaxed), heap,
+                                   heap->tag()};
   pthread_setspecific(key_, heap);
   if (adopted) heap->CollectAll();
   return heap;
@@ -248,7 +259,7 @@ void ThreadBinding<S>::UnlockAfterForkInChild() {
 
 template <ChunkSource S>
 ThreadBinding<S>::~ThreadBinding() {
-  if (id_.load() == 0) return;
+  if (id_.load() == kUnbound) return;
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
   if (slot.instance == id_.load()) slot = {};
   pthread_setspecific(key_, nullptr);

@@ -30,53 +30,67 @@ namespace rusty_malloc {
 template <ChunkSource S>
 class ThreadHeap {
  public:
-  explicit ThreadHeap(S* source) : source_(source) {
-    per_thread_internal::InitLinkKey();
-  }
+  explicit ThreadHeap(S* source)
+      : source_(source), key_(FirstUse()), tag_(NewTag()) {}
   ThreadHeap(const ThreadHeap&) = delete;
   ThreadHeap& operator=(const ThreadHeap&) = delete;
 
   // A block of class `cls`, or nullptr when the source has no chunk left.
-  // The fast path is a pop from the front page's free list: no lock, no
-  // atomic operation.
   [[nodiscard]] ABSL_ATTRIBUTE_ALWAYS_INLINE void* Allocate(int cls) {
-    PageInfo* page = queues_[cls].head();
-    if (ABSL_PREDICT_TRUE(page != nullptr)) {
-      void* block = page->free;
-      if (ABSL_PREDICT_TRUE(block != nullptr)) {
-        void* next = per_thread_internal::NextOf(block);
-        // A link within the block's own page is the common case; the end of
-        // the list, a span's other pages and a corrupted link are checked
-        // out of line.
-        if (ABSL_PREDICT_FALSE(((reinterpret_cast<std::uintptr_t>(next) ^
-                                 reinterpret_cast<std::uintptr_t>(block)) >>
-                                kPageShift) != 0)) {
-          return PopChecked(page, block, next);
-        }
-        page->free = next;
-        ++page->used;
-        per_thread_internal::ClearLink(block);
-        return block;
-      }
-    }
+    if (void* block = TryAllocateFast(cls)) return block;
     return AllocateSlow(cls);
+  }
+  // Allocate's fast path alone: a pop from the front page's free list, no
+  // lock, no atomic operation; nullptr (and nothing done) when it takes
+  // more than that.
+  [[nodiscard]] ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocateFast(int cls) {
+    PageInfo* page = queues_[cls].head();
+    if (ABSL_PREDICT_FALSE(page == nullptr)) return nullptr;
+    void* block = page->free;
+    if (ABSL_PREDICT_FALSE(block == nullptr)) return nullptr;
+    void* next = per_thread_internal::NextOf(block, key_);
+    // A link within the block's own page is the common case; the end of the
+    // list, a span's other pages and a corrupted link are for the slow path.
+    if (ABSL_PREDICT_FALSE(((reinterpret_cast<std::uintptr_t>(next) ^
+                             reinterpret_cast<std::uintptr_t>(block)) >>
+                            kPageShift) != 0)) {
+      return nullptr;
+    }
+    page->free = next;
+    ++page->used;
+    per_thread_internal::ClearLink(block);
+    return block;
   }
 
   // Frees `block` of `page`, a page of this heap, on the owning thread.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeLocal(PageInfo* page, void* block) {
-    const std::uintptr_t key = per_thread_internal::LinkKey();
-    if (ABSL_PREDICT_FALSE(LooksFree(*page, block, key)))
+    FreeLocal(page, block, reinterpret_cast<std::uintptr_t>(page->start),
+              page->linked_bytes.load(std::memory_order_relaxed));
+  }
+  // The same, with the page's start and linked_bytes already loaded.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeLocal(PageInfo* page, void* block,
+                                              std::uintptr_t start,
+                                              std::uint32_t linked) {
+    // A link to the end of a list or to a block of the page: already free.
+    const std::uintptr_t old = reinterpret_cast<std::uintptr_t>(
+        per_thread_internal::NextOf(block, key_));
+    if (ABSL_PREDICT_FALSE(old - start < linked || old == 0)) {
       ReportDoubleFree(block);
+    }
     void* head = page->free;
-    per_thread_internal::SetNext(block, head, key);
+    per_thread_internal::SetNext(block, head, key_);
     page->free = block;
+    const std::uint32_t used = --page->used;
+    if (ABSL_PREDICT_FALSE(head == nullptr)) return PageRefilled(page);
     // Nothing to do for the front page (a program freeing what it just
     // allocated empties it every time).
-    if (ABSL_PREDICT_FALSE(--page->used == 0 || head == nullptr) &&
-        page != QueueOf(page).head()) {
-      PageEmptiedOrRefilled(page, head == nullptr);
+    if (ABSL_PREDICT_FALSE(used == 0) && page != QueueOf(page).head()) {
+      return PageEmptied();
     }
   }
+
+  // Unique for the process's life (ChunkHeader::owner_tag).
+  std::uint64_t tag() const { return tag_; }
 
   // Frees `block` of `page`, a page of another heap; any thread.
   ABSL_ATTRIBUTE_NOINLINE static void FreeRemote(PageInfo* page, void* block) {
@@ -134,20 +148,27 @@ class ThreadHeap {
 
   PageQueue& QueueOf(const PageInfo* page) { return queues_[page->size_class]; }
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls);
-  // Allocate's pop when the next link leaves the block's page.
-  ABSL_ATTRIBUTE_NOINLINE static void* PopChecked(PageInfo* page, void* block,
-                                                  void* next);
+  static std::uintptr_t FirstUse() {
+    per_thread_internal::InitLinkKey();
+    return per_thread_internal::LinkKey();
+  }
+  static std::uint64_t NewTag() {
+    static constinit std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  // Pops the first block of `page`, which has one, with its link checked.
+  void* PopChecked(PageInfo* page);
   ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_NORETURN static void ReportDoubleFree(
       void* block) {
     ReportMisuse("double free, or use of a freed block", block);
   }
-  // FreeLocal's rarer cases, for a page behind its queue's front: the page
-  // was full (let the next slow path find it) or is now empty. An empty page
+  // FreeLocal's rarer cases. A page that was full goes behind its queue's
+  // front, for the next slow path to find. An emptied page behind the front
   // stays in its queue for reuse (a program that frees a batch tends to
-  // allocate the same sizes again); the next purge, or a NewPage that finds no
-  // room, retires the empty pages.
-  ABSL_ATTRIBUTE_NOINLINE void PageEmptiedOrRefilled(PageInfo* page,
-                                                     bool was_full);
+  // allocate the same sizes again); the next purge, or a NewPage that finds
+  // no room, retires the empty pages.
+  ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page);
+  ABSL_ATTRIBUTE_NOINLINE void PageEmptied();
   PageInfo* NewPage(int cls);
   // The first chunk with `pages` consecutive pages unused, and where.
   ChunkHeader* FirstChunkWithRoom(int pages, int* index) const {
@@ -167,6 +188,8 @@ class ThreadHeap {
   void ReleaseChunk(ChunkHeader* chunk);
 
   S* source_;
+  const std::uintptr_t key_;  // LinkKey(), at hand.
+  const std::uint64_t tag_;
   PageQueue queues_[kSizeClasses];
   ChunkHeader* chunks_ = nullptr;
   std::size_t chunk_count_ = 0;
@@ -184,6 +207,8 @@ template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlow(int cls) {
   PageQueue& queue = queues_[cls];
   PageInfo* page = queue.head();
+  // TryAllocateFast leaves the end of a list and links out of the page.
+  if (page != nullptr && page->free != nullptr) return PopChecked(page);
   for (int scanned = 0; page != nullptr && scanned < kScanLimit; ++scanned) {
     PageInfo* next = page->next;
     CollectRemoteFrees(page);
@@ -192,7 +217,7 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
         queue.Unlink(page);
         queue.PushFront(page);
       }
-      return Allocate(cls);
+      return PopChecked(page);
     }
     // Full: to the back, so that later scans reach the pages behind it.
     if (next != nullptr) {
@@ -204,11 +229,13 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
   page = NewPage(cls);
   if (page == nullptr) return nullptr;
   queue.PushFront(page);
-  return Allocate(cls);
+  return PopChecked(page);
 }
 
 template <ChunkSource S>
-void* ThreadHeap<S>::PopChecked(PageInfo* page, void* block, void* next) {
+void* ThreadHeap<S>::PopChecked(PageInfo* page) {
+  void* block = page->free;
+  void* next = per_thread_internal::NextOf(block, key_);
   if (next != nullptr && !OnBlockBoundary(*page, next)) {
     ReportMisuse("free list corrupted: a freed block was written to", block);
   }
@@ -219,14 +246,17 @@ void* ThreadHeap<S>::PopChecked(PageInfo* page, void* block, void* next) {
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::PageEmptiedOrRefilled(PageInfo* page, bool was_full) {
+void ThreadHeap<S>::PageRefilled(PageInfo* page) {
   PageQueue& queue = QueueOf(page);
-  if (page->used == 0) {
-    empty_pages_kept_ = true;
-    if (purge_due_ns_ == 0)
-      purge_due_ns_ = CoarseNowNs() + kDefaultPurgeDelayNs;
-  }
-  if (was_full) queue.MoveBehindHead(page);
+  if (page == queue.head()) return;
+  if (page->used == 0) PageEmptied();
+  queue.MoveBehindHead(page);
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::PageEmptied() {
+  empty_pages_kept_ = true;
+  if (purge_due_ns_ == 0) purge_due_ns_ = CoarseNowNs() + kDefaultPurgeDelayNs;
 }
 
 template <ChunkSource S>
@@ -256,6 +286,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
     if (memory == nullptr) return nullptr;
     chunk = new (memory) ChunkHeader();
     chunk->heap = this;
+    chunk->owner_tag = tag_;
     chunk->next = chunks_;
     chunks_ = chunk;
     ++chunk_count_;
