@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/sanitizer.h"
 
 namespace rusty_malloc {
 
@@ -12,6 +13,8 @@ MmapChunkSource::~MmapChunkSource() {
   // Every region but the current one was handed out whole, so the marked
   // chunks and the current region's rest are everything reserved.
   map_.ForEachChunk([](std::uintptr_t chunk) {
+    // ASan's shadow outlives the mapping: released chunks are poisoned.
+    Unpoison(reinterpret_cast<void*>(chunk), kChunkSize);
     munmap(reinterpret_cast<void*>(chunk), kChunkSize);
   });
   if (next_ != region_end_) {
@@ -56,7 +59,10 @@ bool MmapChunkSource::ReserveRegion() {
 void* MmapChunkSource::AllocateChunk() {
   SpinLockHolder hold(&lock_);
   if (released_count_ > 0) {
-    return reinterpret_cast<void*>(released_[--released_count_] & ~kCommitted);
+    void* chunk =
+        reinterpret_cast<void*>(released_[--released_count_] & ~kCommitted);
+    Unpoison(chunk, kChunkSize);
+    return chunk;
   }
   if (carved_ == limit_chunks_) return nullptr;
   if (next_ == region_end_ && !ReserveRegion()) return nullptr;
@@ -108,6 +114,9 @@ void MmapChunkSource::Decommit(void* p, std::size_t bytes) {
 }
 
 void MmapChunkSource::ReleaseChunk(void* chunk) {
+  // Under ASan, whatever still reads a released chunk (its header
+  // included) is reported.
+  Poison(chunk, kChunkSize);
   const std::int64_t now = CoarseNowNs();
   SpinLockHolder hold(&lock_);
   DecommitReleasedIfDue(now);

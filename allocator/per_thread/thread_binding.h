@@ -182,7 +182,7 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
   per_thread_internal::tls_slot = {id_.load(std::memory_order_relaxed), heap,
                                    heap->tag()};
   pthread_setspecific(key_, heap);
-  if (adopted) heap->CollectAll();
+  if (adopted) heap->TakeOver();
   return heap;
 }
 
@@ -203,7 +203,8 @@ template <ChunkSource S>
 void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
   auto* heap = static_cast<Heap*>(arg);
   auto* self = static_cast<ThreadBinding*>(heap->owner);
-  heap->CollectAll();
+  // No page walk here or on adoption: thread churn stays cheap. The next
+  // owner's first growth, or ReleaseAbandoned, takes back what was freed.
   heap->PurgeIfDue(CoarseNowNs());
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
   if (slot.heap == heap) slot = {};

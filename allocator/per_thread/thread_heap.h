@@ -109,8 +109,11 @@ class ThreadHeap {
         head, block, std::memory_order_release, std::memory_order_relaxed));
   }
 
-  // Takes over every remote free and retires pages left empty. For a heap
-  // being abandoned or adopted, and before it takes a new chunk. With
+  // For a heap another thread takes over: what was freed into it meanwhile
+  // is taken back before it next grows (NewPage), not by a walk now.
+  void TakeOver() { empty_pages_kept_ = true; }
+  // Takes over every remote free and retires pages left empty. Before the
+  // heap takes a new chunk, and on purges. With
   // `everything`, empty pages at their queue's front and an empty last chunk
   // go too (malloc_trim, and heaps no thread uses).
   ABSL_ATTRIBUTE_NOINLINE void CollectAll(bool everything = false);
@@ -194,8 +197,10 @@ class ThreadHeap {
   ChunkHeader* chunks_ = nullptr;
   std::size_t chunk_count_ = 0;
   std::size_t next_collect_at_ = 0;  // NewPage's next CollectAll, in chunks.
-  // Pages may have been left empty since the last CollectAll: NewPage
-  // retires them before it takes a page elsewhere.
+                                     // Pages may have been left empty (or
+                                     // emptied by other threads, for a heap
+  // taken over) since the last CollectAll: NewPage retires them before it
+  // takes a page elsewhere.
   bool empty_pages_kept_ = false;
   // When pages left unused go back to the OS; 0 while none wait.
   std::int64_t purge_due_ns_ = 0;
