@@ -122,7 +122,6 @@ class PerThreadMalloc {
   // their own after the purge delay.
   void ReleaseFreeMemory() {
     if (ThreadHeap<S>* mine = binding_.CachedHeap(); mine != nullptr) {
-      mine->CollectAll(/*everything=*/true);
       mine->Purge();
     }
     binding_.ReleaseAbandoned(/*now_too=*/true);

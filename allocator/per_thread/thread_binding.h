@@ -205,11 +205,13 @@ void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
   auto* self = static_cast<ThreadBinding*>(heap->owner);
   // No page walk here or on adoption: thread churn stays cheap. The next
   // owner's first growth, or ReleaseAbandoned, takes back what was freed.
-  heap->PurgeIfDue(CoarseNowNs());
+  const std::int64_t now = CoarseNowNs();
+  heap->PurgeIfDue(now);
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
   if (slot.heap == heap) slot = {};
   absl::base_internal::SpinLockHolder hold(&self->lock_);
   heap->abandoned = true;
+  heap->abandoned_ns = now;
   heap->abandoned_next = self->abandoned_;
   self->abandoned_ = heap;
 }
@@ -222,10 +224,11 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
   // user until it lets go.
   for (Heap** link = &abandoned_; *link != nullptr;) {
     Heap* heap = *link;
-    heap->CollectAll(/*everything=*/true);
-    if (now_too) {
+    // Its pages have been unused since its thread exited, at the latest.
+    if (now_too || now - heap->abandoned_ns >= kDefaultPurgeDelayNs) {
       heap->Purge();
     } else {
+      heap->CollectAll(/*everything=*/true);
       heap->PurgeIfDue(now);
     }
     if (heap->chunks() != nullptr) {

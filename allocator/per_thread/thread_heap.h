@@ -117,8 +117,10 @@ class ThreadHeap {
   // `everything`, empty pages at their queue's front and an empty last chunk
   // go too (malloc_trim, and heaps no thread uses).
   ABSL_ATTRIBUTE_NOINLINE void CollectAll(bool everything = false);
-  // Gives the memory of every page not in use back to the OS now (where the
-  // source can decommit).
+  // Retires every empty page (those at their queue's front and an empty
+  // last chunk too) and gives the memory of every page not in use, and of
+  // the source's released chunks, back to the OS now (where the source can
+  // decommit).
   ABSL_ATTRIBUTE_NOINLINE void Purge();
   // Purge, once the purge delay has passed since a page was left unused.
   void PurgeIfDue(std::int64_t now) {
@@ -144,6 +146,7 @@ class ThreadHeap {
   ThreadHeap* registry_next = nullptr;
   ThreadHeap* abandoned_next = nullptr;
   bool abandoned = false;
+  std::int64_t abandoned_ns = 0;  // When, for a heap abandoned.
 
  private:
   // How many full pages a slow path looks at before taking a new page.
@@ -365,8 +368,9 @@ void ThreadHeap<S>::CollectAll(bool everything) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::Purge() {
-  // Pages kept empty this long are not coming back into use soon.
-  if (empty_pages_kept_) CollectAll();
+  // Pages kept empty this long, at their queue's front or not, are not
+  // coming back into use soon.
+  CollectAll(/*everything=*/true);
   purge_due_ns_ = 0;
   for (ChunkHeader* chunk = chunks_; chunk != nullptr; chunk = chunk->next) {
     std::uint64_t dirty = chunk->dirty_unused;
@@ -382,8 +386,9 @@ void ThreadHeap<S>::Purge() {
       }
     }
   }
-  if constexpr (requires { source_->PurgeReleased(false); }) {
-    source_->PurgeReleased(false);
+  // Chunks released just now waited as long as their pages did.
+  if constexpr (requires { source_->PurgeReleased(true); }) {
+    source_->PurgeReleased(true);
   }
 }
 
