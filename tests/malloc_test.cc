@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -26,6 +27,10 @@
 // otherwise, and null when neither is there.
 extern "C" int rusty_malloc_owns(const void* ptr) __attribute__((weak));
 extern "C" int rusty_malloc_verify(void) __attribute__((weak));
+// C23's sized frees; glibc 2.36 has neither.
+extern "C" void free_sized(void* ptr, size_t size) __attribute__((weak));
+extern "C" void free_aligned_sized(void* ptr, size_t align, size_t size)
+    __attribute__((weak));
 
 namespace {
 
@@ -254,6 +259,46 @@ TEST_F(MallocTest, VallocAndPvallocArePageAligned) {
 
 TEST_F(MallocTest, MallocUsableSizeOfNullIsZero) {
   EXPECT_EQ(malloc_usable_size(nullptr), 0u);
+}
+
+TEST_F(MallocTest, SizedFreesTakeEveryKindOfBlock) {
+  ASSERT_NE(free_sized, nullptr);
+  ASSERT_NE(free_aligned_sized, nullptr);
+  free_sized(nullptr, 0);
+  for (const std::size_t size :
+       {std::size_t{1}, std::size_t{100}, std::size_t{40000},
+        std::size_t{300000}, std::size_t{5} << 20}) {
+    void* p = malloc(size);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 1, size);
+    free_sized(p, size);
+    for (const std::size_t align :
+         {std::size_t{64}, std::size_t{8192}, std::size_t{1} << 20}) {
+      void* q = aligned_alloc(align, size);
+      ASSERT_NE(q, nullptr) << size << " " << align;
+      std::memset(q, 2, size);
+      free_aligned_sized(q, align, size);
+    }
+  }
+}
+
+// A heap that uses the size checks the block it leads to and aborts (the
+// per-thread allocator); one that knows every block's size ignores it (the
+// locked ones). Neither corrupts.
+TEST_F(MallocTest, SizedFreeWithAWrongSizeAbortsOrIsIgnored) {
+  void* p = malloc(32);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EXIT(
+      {
+        free_sized(p, std::size_t{1} << 20);
+        std::_Exit(rusty_malloc_verify() == 1 ? 0 : 1);
+      },
+      [](int status) {
+        return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+               (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+      },
+      "");
+  free(p);
 }
 
 struct alignas(256) Overaligned {

@@ -11,8 +11,9 @@
 extern "C" {
 
 // C23's sized frees, which glibc 2.36 does not declare yet. `size` (and
-// `align`) must be what the block was allocated with; a wrong size aborts
-// as misuse, never corrupts the heap.
+// `align`) must be what the block was allocated with; a wrong size is
+// misuse, which aborts (the per-thread heap) or is ignored (the locked
+// ones), never corrupts the heap.
 void free_sized(void* ptr, size_t size);
 void free_aligned_sized(void* ptr, size_t align, size_t size);
 
