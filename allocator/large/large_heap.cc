@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "absl/base/optimization.h"
@@ -92,7 +91,6 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   {
     SpinLockHolder hold(&lock_);
     recorded = live_.Insert(begin, got);
-    if (recorded) live_bytes_ += got;
   }
   if (!recorded) {
     munmap(reinterpret_cast<void*>(begin), got);
@@ -111,7 +109,6 @@ std::size_t LargeHeap::TryDeallocate(void* ptr) {
     SpinLockHolder hold(&lock_);
     bytes = live_.Erase(begin);
     if (bytes == 0) return 0;
-    live_bytes_ -= bytes;
     const std::int64_t now = CoarseNowNs();
     ExpireKept(now, unmaps);
     Keep(begin, bytes, now, unmaps);
@@ -147,7 +144,6 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
     // thread gets at the old address meanwhile is recorded alone. The block
     // is the caller's: nobody else frees or resizes it.
     live_.Erase(begin);
-    live_bytes_ -= old_bytes;
   }
   void* moved = mremap(ptr, old_bytes, bytes, MREMAP_MAYMOVE);
   const bool ok = moved != MAP_FAILED;
@@ -155,7 +151,6 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
   const auto now_at = ok ? reinterpret_cast<std::uintptr_t>(moved) : begin;
   SpinLockHolder hold(&lock_);
   live_.InsertReserved(now_at, ok ? bytes : old_bytes);
-  live_bytes_ += ok ? bytes : old_bytes;
   return ok ? moved : nullptr;
 }
 
@@ -213,11 +208,7 @@ std::uintptr_t LargeHeap::TakeKept(std::size_t bytes, std::size_t* kept_bytes,
 
 void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
                      Unmaps& unmaps) {
-  // As much as is live may be kept: a program cycling many large blocks
-  // reuses them instead of faulting fresh ones in (and the purge delay
-  // still returns them once it stops).
-  const std::size_t bound = std::max(options_.cache_bytes_max, live_bytes_);
-  if (bytes > options_.cache_entry_max || bytes > bound) {
+  if (bytes > options_.cache_entry_max || bytes > options_.cache_bytes_max) {
     unmaps.Add(begin, bytes);
     return;
   }
@@ -235,7 +226,7 @@ void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
     DropKept(smallest, unmaps);
   }
   // Out of bytes, the oldest go until this one fits.
-  while (kept_bytes_ + bytes > bound) {
+  while (kept_bytes_ + bytes > options_.cache_bytes_max) {
     int oldest = 0;
     for (int i = 1; i < kept_count_; ++i) {
       if (kept_[i].since_ns < kept_[oldest].since_ns) oldest = i;
@@ -264,20 +255,14 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
   SpinLockHolder hold(&lock_);
   HeapReport report;
   const std::size_t page = OsPageSize();
-  std::size_t live_bytes = 0;
-  live_.ForEach(
-      [&report, &live_bytes, page](std::uintptr_t begin, std::size_t bytes) {
-        if (begin % page != 0 || bytes == 0 || bytes % page != 0) {
-          report = {"large mapping is not whole pages",
-                    reinterpret_cast<const void*>(begin)};
-        }
-        live_bytes += bytes;
-        return report.ok();
-      });
+  live_.ForEach([&report, page](std::uintptr_t begin, std::size_t bytes) {
+    if (begin % page != 0 || bytes == 0 || bytes % page != 0) {
+      report = {"large mapping is not whole pages",
+                reinterpret_cast<const void*>(begin)};
+    }
+    return report.ok();
+  });
   if (!report.ok()) return report;
-  if (live_bytes != live_bytes_) {
-    return {"large heap's count of live bytes is off", nullptr};
-  }
   std::size_t kept_bytes = 0;
   for (int i = 0; i < kept_count_; ++i) {
     const Kept& kept = kept_[i];
@@ -291,7 +276,7 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
     }
     kept_bytes += kept.bytes;
   }
-  if (kept_bytes != kept_bytes_) {
+  if (kept_bytes != kept_bytes_ || kept_bytes_ > options_.cache_bytes_max) {
     return {"large mapping cache's byte count is off", nullptr};
   }
   return {};

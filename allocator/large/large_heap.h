@@ -17,9 +17,9 @@ struct LargeHeapOptions {
   // A freed mapping up to this size is kept for reuse; a larger one goes
   // back to the OS at once.
   std::size_t cache_entry_max = std::size_t{32} << 20;
-  // Bound on the bytes kept for reuse, or the bytes live if more; the
-  // oldest go first. Programs that cycle blocks of tens of MiB over several
-  // threads (mimalloc's test-stress) fault nine times as often with 64 MiB.
+  // Bound on the bytes kept for reuse; the oldest go first. Programs that
+  // cycle blocks of tens of MiB over several threads (mimalloc's
+  // test-stress at 4 threads) fault five times as often with 64 MiB.
   std::size_t cache_bytes_max = std::size_t{256} << 20;
   // A kept mapping unused for this long goes back to the OS at the next
   // call into the heap (or at ReleaseCached()).
@@ -117,7 +117,6 @@ class LargeHeap {
   Kept kept_[kCacheSlots] ABSL_GUARDED_BY(lock_) = {};
   int kept_count_ ABSL_GUARDED_BY(lock_) = 0;
   std::size_t kept_bytes_ ABSL_GUARDED_BY(lock_) = 0;
-  std::size_t live_bytes_ ABSL_GUARDED_BY(lock_) = 0;
 };
 
 }  // namespace rusty_malloc

@@ -41,12 +41,12 @@ inline bool LooksFree(const PageInfo& page, const void* block,
          next == 0;
 }
 
-// Links more of the page's untouched blocks into its free list: at least
-// kFreshBlockBytes of them and at least kFreshBlocks, so that small classes
-// and large ones alike take the slow path rarely while a fresh page costs
-// memory only as it fills. False when none are left.
-inline constexpr std::size_t kFreshBlockBytes = 8192;
-inline constexpr std::uint32_t kFreshBlocks = 4;
+// Links more of the page's untouched blocks into its free list, as many as
+// fill kFreshBlockBytes (at least one): a fresh page costs memory only as it
+// fills. Linking each block touches it, so four blocks at a time from 1 KiB
+// up cost many threads' heaps 15 to 25% more peak memory for no measurable
+// speed. False when none are left.
+inline constexpr std::size_t kFreshBlockBytes = 4096;
 inline bool LinkFreshBlocks(PageInfo* page) {
   const std::uint32_t linked =
       page->linked_bytes.load(std::memory_order_relaxed);
@@ -54,8 +54,9 @@ inline bool LinkFreshBlocks(PageInfo* page) {
   const std::uint32_t left = page->capacity - extended;
   if (left == 0) return false;
   const std::uint32_t count = std::min(
-      left, std::max(kFreshBlocks, static_cast<std::uint32_t>(
-                                       kFreshBlockBytes / page->block_size)));
+      left,
+      std::max(std::uint32_t{1}, static_cast<std::uint32_t>(kFreshBlockBytes /
+                                                            page->block_size)));
   const std::uintptr_t key = per_thread_internal::LinkKey();
   void* list = page->free;
   for (std::uint32_t i = extended + count; i-- > extended;) {
