@@ -112,10 +112,9 @@ class ThreadHeap {
   // For a heap another thread takes over: what was freed into it meanwhile
   // is taken back before it next grows (NewPage), not by a walk now.
   void TakeOver() { empty_pages_kept_ = true; }
-  // Takes over every remote free and retires pages left empty. Before the
-  // heap takes a new chunk, and on purges. With
-  // `everything`, empty pages at their queue's front and an empty last chunk
-  // go too (malloc_trim, and heaps no thread uses).
+  // Takes over every remote free and retires pages left empty, before the
+  // heap takes a new chunk and on purges. With `everything`, empty pages at
+  // their queue's front and an empty last chunk go too.
   ABSL_ATTRIBUTE_NOINLINE void CollectAll(bool everything = false);
   // Retires every empty page (those at their queue's front and an empty
   // last chunk too) and gives the memory of every page not in use, and of
@@ -200,8 +199,7 @@ class ThreadHeap {
   ChunkHeader* chunks_ = nullptr;
   std::size_t chunk_count_ = 0;
   std::size_t next_collect_at_ = 0;  // NewPage's next CollectAll, in chunks.
-                                     // Pages may have been left empty (or
-                                     // emptied by other threads, for a heap
+  // Pages may have been left empty (or emptied by other threads, for a heap
   // taken over) since the last CollectAll: NewPage retires them before it
   // takes a page elsewhere.
   bool empty_pages_kept_ = false;
@@ -215,7 +213,7 @@ template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlow(int cls) {
   PageQueue& queue = queues_[cls];
   PageInfo* page = queue.head();
-  // TryAllocateFast leaves the end of a list and links out of the page.
+  // What TryAllocateFast leaves: the end of a list, a link out of the page.
   if (page != nullptr && page->free != nullptr) return PopChecked(page);
   for (int scanned = 0; page != nullptr && scanned < kScanLimit; ++scanned) {
     PageInfo* next = page->next;
