@@ -30,14 +30,23 @@ template <typename Heap>
   return p;
 }
 
-// A heap with a separate fast path keeps errno's code out of it: the fast
-// path's miss is a tail call.
+// The heap's fast path alone where it has one (nullptr: take the slow path),
+// so that callers keep their failure handling (errno, the new-handler) out
+// of it and reach it by a tail call.
+template <typename Heap>
+[[nodiscard]] inline void* TryAllocateFast(Heap& heap, std::size_t size,
+                                           std::size_t align) {
+  if constexpr (requires { heap.TryAllocateFast(size, align); }) {
+    return heap.TryAllocateFast(size, align);
+  } else {
+    return nullptr;
+  }
+}
+
 template <typename Heap>
 [[nodiscard]] inline void* AllocateOrNoMemory(Heap& heap, std::size_t size,
                                               std::size_t align) {
-  if constexpr (requires { heap.TryAllocateFast(size, align); }) {
-    if (void* p = heap.TryAllocateFast(size, align)) return p;
-  }
+  if (void* p = TryAllocateFast(heap, size, align)) return p;
   return AllocateOrNoMemorySlow(heap, size, align);
 }
 

@@ -36,13 +36,10 @@ template <typename Heap>
   return p;
 }
 
-// A heap with a separate fast path keeps the new-handler loop out of it.
 template <typename Heap>
 [[nodiscard]] inline void* NewOrThrow(Heap& heap, std::size_t size,
                                       std::size_t align) {
-  if constexpr (requires { heap.TryAllocateFast(size, align); }) {
-    if (void* p = heap.TryAllocateFast(size, align)) return p;
-  }
+  if (void* p = TryAllocateFast(heap, size, align)) return p;
   return NewOrThrowSlow(heap, size, align);
 }
 

@@ -26,8 +26,8 @@ namespace rusty_malloc {
 //   void Decommit(void*, size_t)  gives the memory of unused pages of a chunk
 //                               handed out back to the OS.
 //   void PurgeReleased(bool now_too)  gives the memory of released chunks
-//                               back to the OS: those released a purge
-//                               delay ago, or with now_too all of them.
+//                               back to the OS: all of them, once the first
+//                               has waited a purge delay, or with now_too.
 //   size_t ReservedBytes(), CommittedBytes()  the address space the source
 //                               holds, and what of it is read-write (whether
 //                               in a heap's chunk or released).
@@ -63,8 +63,9 @@ class MmapChunkSource {
 
   [[nodiscard]] void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_);
   void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_);
-  // Gives the memory of released chunks back to the OS: of those released a
-  // purge delay ago or more, or with `now_too` of all of them.
+  // Gives the memory of every released chunk back to the OS, once the first
+  // of them has waited a purge delay (a clock per batch, not per chunk), or
+  // with `now_too` at once.
   void PurgeReleased(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const { return map_.Contains(p); }
   // Gives the memory of `bytes` at `p`, whole pages inside a chunk handed

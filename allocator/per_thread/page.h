@@ -20,12 +20,18 @@ namespace rusty_malloc {
 // Whether `ptr` is where a block of `page` starts, within the part of the
 // page linked into use so far. False for a page not in use and for a span's
 // later pages (linked_bytes is zero there).
-inline bool OnBlockBoundary(const PageInfo& page, const void* ptr) {
-  const auto offset = static_cast<std::uintptr_t>(
-      static_cast<const std::byte*>(ptr) - page.start);
+// `start` and `linked` are the page's, loaded by the caller to use again.
+inline bool OnBlockBoundary(const PageInfo& page, const void* ptr,
+                            std::uintptr_t start, std::uint32_t linked) {
+  const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(ptr) - start;
   // In range, the offset is below a span's size, so 32 bits hold it.
-  return offset < page.linked_bytes.load(std::memory_order_relaxed) &&
+  return offset < linked &&
          IsMultiple(static_cast<std::uint32_t>(offset), page.block_magic);
+}
+inline bool OnBlockBoundary(const PageInfo& page, const void* ptr) {
+  return OnBlockBoundary(page, ptr,
+                         reinterpret_cast<std::uintptr_t>(page.start),
+                         page.linked_bytes.load(std::memory_order_relaxed));
 }
 
 // Whether `block`, a block of `page` (OnBlockBoundary), reads as free: its

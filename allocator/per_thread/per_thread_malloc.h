@@ -85,23 +85,15 @@ class PerThreadMalloc {
     if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
       return DeallocateOther(ptr);
     }
-    // OnBlockBoundary, with the loads kept for FreeLocal.
+    // The page's start and linked_bytes are loaded once, for both checks.
     PageInfo* page = PageOf(ptr);
     const auto start = reinterpret_cast<std::uintptr_t>(page->start);
     const std::uint32_t linked =
         page->linked_bytes.load(std::memory_order_relaxed);
-    const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(ptr) - start;
-    if (ABSL_PREDICT_FALSE(offset >= linked ||
-                           !IsMultiple(static_cast<std::uint32_t>(offset),
-                                       page->block_magic))) {
+    if (ABSL_PREDICT_FALSE(!OnBlockBoundary(*page, ptr, start, linked))) {
       return DeallocateInSpan(ptr);
     }
-    const ChunkHeader* chunk = ChunkOf(ptr);
-    if (ABSL_PREDICT_FALSE(chunk->owner_tag != ThreadBinding<S>::SlotTag())) {
-      return ThreadHeap<S>::FreeRemote(page, ptr);
-    }
-    static_cast<ThreadHeap<S>*>(chunk->heap)
-        ->FreeLocal(page, ptr, start, linked);
+    FreeBlock(page, ptr, start, linked);
   }
   // Deallocate(ptr) for a block allocated with `size` (sized delete,
   // free_sized): a size above kSmallMax names a medium or large block, which
@@ -197,11 +189,20 @@ class PerThreadMalloc {
   // The blocks of a span's later pages, and misuse.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateInSpan(void* ptr) {
     PageInfo* page = CheckedSpanBlock(ptr);
+    FreeBlock(page, ptr, reinterpret_cast<std::uintptr_t>(page->start),
+              page->linked_bytes.load(std::memory_order_relaxed));
+  }
+  // Frees `ptr`, a block of `page` (start and linked_bytes given), into the
+  // calling thread's heap when the chunk is its own, else remotely.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static void FreeBlock(PageInfo* page, void* ptr,
+                                                     std::uintptr_t start,
+                                                     std::uint32_t linked) {
     const ChunkHeader* chunk = ChunkOf(ptr);
-    if (chunk->owner_tag != ThreadBinding<S>::SlotTag()) {
+    if (ABSL_PREDICT_FALSE(chunk->owner_tag != ThreadBinding<S>::SlotTag())) {
       return ThreadHeap<S>::FreeRemote(page, ptr);
     }
-    static_cast<ThreadHeap<S>*>(chunk->heap)->FreeLocal(page, ptr);
+    static_cast<ThreadHeap<S>*>(chunk->heap)
+        ->FreeLocal(page, ptr, start, linked);
   }
   // The medium and large paths are slow anyway: they also give back what
   // waited a purge delay, in the calling thread's heap, in heaps no thread
