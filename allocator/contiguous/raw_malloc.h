@@ -12,6 +12,7 @@
 #include "allocator/common/os_page.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/realloc_by_moving.h"
+#include "allocator/common/released_bytes.h"
 #include "allocator/common/resident.h"
 #include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/alignment.h"
@@ -236,6 +237,7 @@ void RawMalloc<G, Index>::DecommitFreed(Block* free_block, std::size_t size,
   if (pages.begin < pages.end) {
     grower_.Decommit(reinterpret_cast<std::byte*>(pages.begin),
                      pages.end - pages.begin);
+    CountReleased(pages.end - pages.begin);
   }
 }
 

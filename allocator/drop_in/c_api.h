@@ -19,6 +19,7 @@
 #include "allocator/common/os_page.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/drop_in/c_api_checks.h"
+#include "allocator/drop_in/failed_call.h"
 
 namespace rusty_malloc::c_api {
 
@@ -26,7 +27,7 @@ template <typename Heap>
 [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE void* AllocateOrNoMemorySlow(
     Heap& heap, std::size_t size, std::size_t align) {
   void* p = heap.Allocate(size, align);
-  if (ABSL_PREDICT_FALSE(p == nullptr)) errno = ENOMEM;
+  if (ABSL_PREDICT_FALSE(p == nullptr)) FailNoMemory(size);
   return p;
 }
 
@@ -55,7 +56,7 @@ template <typename Heap>
 [[nodiscard]] inline void* AlignedOrNoMemory(Heap& heap, std::size_t align,
                                              std::size_t size) {
   if (!IsRoundableAlignment(align)) {
-    errno = EINVAL;
+    FailBadAlignment(align);
     return nullptr;
   }
   return AllocateOrNoMemory(heap, size, RoundedAlignment(align));
@@ -89,7 +90,7 @@ template <typename Heap>
                                   std::size_t size) {
   std::size_t bytes;
   if (ABSL_PREDICT_FALSE(MultiplyOverflows(count, size, &bytes))) {
-    errno = ENOMEM;
+    FailSizeOverflow(count, size);
     return nullptr;
   }
   // A heap that knows which of its memory is fresh from the OS zeroes only
@@ -97,7 +98,7 @@ template <typename Heap>
   // written.
   if constexpr (requires { heap.AllocateZeroed(bytes); }) {
     void* p = heap.AllocateZeroed(bytes);
-    if (ABSL_PREDICT_FALSE(p == nullptr)) errno = ENOMEM;
+    if (ABSL_PREDICT_FALSE(p == nullptr)) FailNoMemory(bytes);
     return p;
   } else {
     void* p = AllocateOrNoMemory(heap, bytes, kMallocAlignment);
@@ -114,7 +115,7 @@ template <typename Heap>
     return nullptr;
   }
   void* p = heap.Reallocate(ptr, size, kMallocAlignment);
-  if (ABSL_PREDICT_FALSE(p == nullptr)) errno = ENOMEM;
+  if (ABSL_PREDICT_FALSE(p == nullptr)) FailNoMemory(size);
   return p;
 }
 
@@ -123,7 +124,7 @@ template <typename Heap>
                                         std::size_t count, std::size_t size) {
   std::size_t bytes;
   if (ABSL_PREDICT_FALSE(MultiplyOverflows(count, size, &bytes))) {
-    errno = ENOMEM;
+    FailSizeOverflow(count, size);
     return nullptr;
   }
   return Realloc(heap, ptr, bytes);
@@ -133,7 +134,7 @@ template <typename Heap>
 [[nodiscard]] inline void* AlignedAlloc(Heap& heap, std::size_t align,
                                         std::size_t size) {
   if (!IsValidAlignedAllocAlignment(align)) {
-    errno = EINVAL;
+    FailBadAlignment(align);
     return nullptr;
   }
   return AlignedOrNoMemory(heap, align, size);
@@ -142,10 +143,14 @@ template <typename Heap>
 template <typename Heap>
 [[nodiscard]] inline int PosixMemalign(Heap& heap, void** out,
                                        std::size_t align, std::size_t size) {
-  if (!IsValidPosixMemalignAlignment(align)) return EINVAL;
   const int saved = errno;
+  if (!IsValidPosixMemalignAlignment(align)) {
+    FailBadAlignment(align);
+    errno = saved;  // posix_memalign reports through its result only.
+    return EINVAL;
+  }
   void* p = AlignedOrNoMemory(heap, align, size);
-  errno = saved;  // posix_memalign reports through its result only.
+  errno = saved;
   if (p == nullptr) return ENOMEM;
   *out = p;
   return 0;
@@ -166,7 +171,7 @@ template <typename Heap>
 [[nodiscard]] inline void* Pvalloc(Heap& heap, std::size_t size) {
   const std::size_t page = OsPageSize();
   if (PageRoundingOverflows(size, page)) {
-    errno = ENOMEM;
+    FailNoMemory(size);
     return nullptr;
   }
   return AlignedOrNoMemory(heap, page, PageRoundedSize(size, page));

@@ -6,14 +6,21 @@
 
 #include "allocator/drop_in/malloc.h"
 
+#include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-#include <cstdio>
+#include <cstddef>
 
+#include "allocator/common/log_line.h"
+#include "allocator/common/released_bytes.h"
+#include "allocator/common/tunables.h"
 #include "allocator/drop_in/c_api.h"
 #include "allocator/drop_in/global_heap.h"
+#include "allocator/drop_in/mallopt.h"
+#include "allocator/drop_in/runtime_options.h"
+#include "allocator/drop_in/stats_format.h"
 
 namespace rusty_malloc {
 
@@ -24,6 +31,19 @@ HeapReport MallocVerify() { return TheGlobalHeap().Verify(); }
 
 using rusty_malloc::TheGlobalHeap;
 namespace c_api = rusty_malloc::c_api;
+
+namespace {
+
+// Writes what a Format* function put in `text` (`length` its result).
+void WriteFormatted(const char* text, std::size_t size, int length) {
+  if (length <= 0) return;
+  const std::size_t bytes = static_cast<std::size_t>(length) < size
+                                ? static_cast<std::size_t>(length)
+                                : size - 1;
+  rusty_malloc::WriteToStderr(text, bytes);
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -72,7 +92,43 @@ size_t malloc_usable_size(void* ptr) {
   return c_api::MallocUsableSize(TheGlobalHeap(), ptr);
 }
 
-int malloc_trim(size_t pad) { return c_api::MallocTrim(TheGlobalHeap(), pad); }
+int malloc_trim(size_t pad) {
+  const std::size_t before = rusty_malloc::ReleasedBytes();
+  (void)c_api::MallocTrim(TheGlobalHeap(), pad);
+  return rusty_malloc::ReleasedBytes() != before ? 1 : 0;
+}
+
+struct mallinfo2 mallinfo2(void) {
+  return rusty_malloc::ToMallinfo2(TheGlobalHeap().Stats());
+}
+
+struct mallinfo mallinfo(void) {
+  return rusty_malloc::ToMallinfo(mallinfo2());
+}
+
+void malloc_stats(void) {
+  char text[512];
+  WriteFormatted(text, sizeof(text),
+                 rusty_malloc::FormatGlibcMallocStats(TheGlobalHeap().Stats(),
+                                                      text, sizeof(text)));
+}
+
+int malloc_info(int options, FILE* out) {
+  // glibc's only check: no options are defined yet.
+  if (options != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  return rusty_malloc::WriteGlibcMallocInfo(TheGlobalHeap().Stats(), out) < 0
+             ? -1
+             : 0;
+}
+
+int mallopt(int param, int value) {
+  return rusty_malloc::ApplyMallopt(param, value, rusty_malloc::TheTunables())
+             ? 1
+             : 0;
+}
 
 int rusty_malloc_owns(const void* ptr) {
   return ptr != nullptr && TheGlobalHeap().IsLiveBlock(ptr);
@@ -81,41 +137,37 @@ int rusty_malloc_owns(const void* ptr) {
 int rusty_malloc_verify(void) {
   const rusty_malloc::HeapReport report = TheGlobalHeap().Verify();
   if (report.ok()) return 1;
-  char line[256];
-  const int n = std::snprintf(line, sizeof(line), "rusty_malloc: %s at %p\n",
-                              report.broken, report.where);
-  if (n > 0) {
-    const ssize_t ignored = write(STDERR_FILENO, line, static_cast<size_t>(n));
-    (void)ignored;
-  }
+  rusty_malloc::LogLine("%s at %p", report.broken, report.where);
   return 0;
 }
 
 void rusty_malloc_print_stats(void) {
-  const rusty_malloc::HeapStats s = TheGlobalHeap().Stats();
   char line[320];
-  const int n = std::snprintf(
-      line, sizeof(line),
-      "rusty_malloc: heap %zu bytes, %zu blocks allocated (%zu bytes), "
-      "%zu free blocks (%zu bytes); %zu bytes reserved, %zu committed, "
-      "%zu resident\n",
-      s.heap_bytes, s.allocated_blocks, s.allocated_bytes, s.free_blocks,
-      s.free_bytes, s.reserved_bytes, s.committed_bytes, s.resident_bytes);
-  if (n > 0) {
-    const ssize_t ignored = write(STDERR_FILENO, line, static_cast<size_t>(n));
-    (void)ignored;
-  }
+  WriteFormatted(line, sizeof(line),
+                 rusty_malloc::FormatStatsText(TheGlobalHeap().Stats(), line,
+                                               sizeof(line)));
 }
 
 }  // extern "C"
 
 namespace {
 
-// RUSTY_MALLOC_STATS=1 prints the heap's statistics at exit: a cheap way to
-// see that a program really ran on this allocator.
+// RUSTY_MALLOC_STATS prints the heap's statistics at exit: a cheap way to
+// see that a program really ran on this allocator, and what it kept.
 __attribute__((destructor)) void MaybePrintStats() {
-  const char* flag = getenv("RUSTY_MALLOC_STATS");
-  if (flag != nullptr && flag[0] == '1') rusty_malloc_print_stats();
+  char text[640];
+  switch (rusty_malloc::TheDropInOptions().stats_at_exit) {
+    case rusty_malloc::StatsFormat::kNone:
+      return;
+    case rusty_malloc::StatsFormat::kText:
+      rusty_malloc_print_stats();
+      return;
+    case rusty_malloc::StatsFormat::kJson:
+      WriteFormatted(text, sizeof(text),
+                     rusty_malloc::FormatStatsJson(TheGlobalHeap().Stats(),
+                                                   text, sizeof(text)));
+      return;
+  }
 }
 
 }  // namespace

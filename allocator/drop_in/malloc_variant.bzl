@@ -40,7 +40,13 @@ def rusty_malloc_variant(name, defines = []):
             ":c_api_checks",
             ":operator_new",
             ":global_heap" + suffix,
+            ":mallopt",
+            ":runtime_options",
+            ":stats_format",
             "//allocator/common:heap_report",
+            "//allocator/common:log_line",
+            "//allocator/common:released_bytes",
+            "//allocator/common:tunables",
         ],
         alwayslink = True,
     )

@@ -32,7 +32,10 @@ template <typename Heap>
                                                            std::size_t size,
                                                            std::size_t align) {
   void* p = NewOrNull(heap, size, align);
-  if (p == nullptr) ThrowBadAlloc();
+  if (p == nullptr) {
+    FailNoMemory(size);
+    ThrowBadAlloc();
+  }
   return p;
 }
 

@@ -8,6 +8,7 @@
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/os_page.h"
 #include "allocator/common/planted_bug.h"
+#include "allocator/common/released_bytes.h"
 #include "allocator/common/resident.h"
 #include "allocator/common/sanitizer.h"
 
@@ -44,6 +45,7 @@ void LargeHeap::Unmaps::Run() {
     // next must not find them poisoned.
     Unpoison(reinterpret_cast<void*>(list[i].begin), list[i].bytes);
     munmap(reinterpret_cast<void*>(list[i].begin), list[i].bytes);
+    CountReleased(list[i].bytes);
   }
   count = 0;
 }
@@ -208,7 +210,8 @@ std::uintptr_t LargeHeap::TakeKept(std::size_t bytes, std::size_t* kept_bytes,
 
 void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
                      Unmaps& unmaps) {
-  if (bytes > options_.cache_entry_max || bytes > options_.cache_bytes_max) {
+  const std::size_t cache_bytes_max = CacheBytesMax();
+  if (bytes > options_.cache_entry_max || bytes > cache_bytes_max) {
     unmaps.Add(begin, bytes);
     return;
   }
@@ -226,7 +229,7 @@ void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
     DropKept(smallest, unmaps);
   }
   // Out of bytes, the oldest go until this one fits.
-  while (kept_bytes_ + bytes > options_.cache_bytes_max) {
+  while (kept_bytes_ + bytes > cache_bytes_max) {
     int oldest = 0;
     for (int i = 1; i < kept_count_; ++i) {
       if (kept_[i].since_ns < kept_[oldest].since_ns) oldest = i;
@@ -240,8 +243,9 @@ void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
 }
 
 void LargeHeap::ExpireKept(std::int64_t now, Unmaps& unmaps) {
+  const std::int64_t delay = PurgeDelay();
   for (int i = kept_count_; i-- > 0;) {
-    if (now - kept_[i].since_ns >= options_.purge_delay_ns) DropKept(i, unmaps);
+    if (now - kept_[i].since_ns >= delay) DropKept(i, unmaps);
   }
 }
 
@@ -276,7 +280,9 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
     }
     kept_bytes += kept.bytes;
   }
-  if (kept_bytes != kept_bytes_ || kept_bytes_ > options_.cache_bytes_max) {
+  // The process's bound may have been lowered since the last Keep.
+  if (kept_bytes != kept_bytes_ ||
+      (options_.cache_bytes_max && kept_bytes_ > *options_.cache_bytes_max)) {
     return {"large mapping cache's byte count is off", nullptr};
   }
   return {};

@@ -3,12 +3,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "absl/base/const_init.h"
 #include "absl/base/internal/spinlock.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/tunables.h"
 #include "allocator/large/mapping_table.h"
 
 namespace rusty_malloc {
@@ -17,13 +19,13 @@ struct LargeHeapOptions {
   // A freed mapping up to this size is kept for reuse; a larger one goes
   // back to the OS at once.
   std::size_t cache_entry_max = std::size_t{32} << 20;
-  // Bound on the bytes kept for reuse; the oldest go first. Programs that
-  // cycle blocks of tens of MiB over several threads (mimalloc's
-  // test-stress at 4 threads) fault five times as often with 64 MiB.
-  std::size_t cache_bytes_max = std::size_t{256} << 20;
+  // Bound on the bytes kept for reuse; the oldest go first. Unset, the
+  // process's RetainedBytesMax().
+  std::optional<std::size_t> cache_bytes_max;
   // A kept mapping unused for this long goes back to the OS at the next
-  // call into the heap (or at ReleaseCached()).
-  std::int64_t purge_delay_ns = kDefaultPurgeDelayNs;
+  // call into the heap (or at ReleaseCached()). Unset, the process's
+  // PurgeDelayNs().
+  std::optional<std::int64_t> purge_delay_ns;
 };
 
 // Large blocks, each its own anonymous mapping: page-aligned, unmapped when
@@ -110,6 +112,13 @@ class LargeHeap {
   void ExpireKept(std::int64_t now, Unmaps& unmaps)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void DropKept(int index, Unmaps& unmaps) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+
+  std::size_t CacheBytesMax() const {
+    return options_.cache_bytes_max.value_or(RetainedBytesMax());
+  }
+  std::int64_t PurgeDelay() const {
+    return options_.purge_delay_ns.value_or(PurgeDelayNs());
+  }
 
   const LargeHeapOptions options_;
   mutable absl::base_internal::SpinLock lock_;

@@ -3,7 +3,9 @@
 #include <sys/mman.h>
 
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/released_bytes.h"
 #include "allocator/common/sanitizer.h"
+#include "allocator/common/tunables.h"
 
 namespace rusty_malloc {
 
@@ -59,8 +61,9 @@ bool MmapChunkSource::ReserveRegion() {
 void* MmapChunkSource::AllocateChunk() {
   SpinLockHolder hold(&lock_);
   if (released_count_ > 0) {
-    void* chunk =
-        reinterpret_cast<void*>(released_[--released_count_] & ~kCommitted);
+    const std::uintptr_t released = released_[--released_count_];
+    if ((released & kCommitted) != 0) --committed_released_;
+    void* chunk = reinterpret_cast<void*>(released & ~kCommitted);
     Unpoison(chunk, kChunkSize);
     return chunk;
   }
@@ -111,6 +114,7 @@ std::size_t MmapChunkSource::CommittedBytes() {
 
 void MmapChunkSource::Decommit(void* p, std::size_t bytes) {
   madvise(p, bytes, MADV_DONTNEED);
+  CountReleased(bytes);
 }
 
 void MmapChunkSource::ReleaseChunk(void* chunk) {
@@ -120,13 +124,22 @@ void MmapChunkSource::ReleaseChunk(void* chunk) {
   const std::int64_t now = CoarseNowNs();
   SpinLockHolder hold(&lock_);
   DecommitReleasedIfDue(now);
-  if (!PushReleased(reinterpret_cast<std::uintptr_t>(chunk) | kCommitted)) {
+  // Past the retained-memory bound the chunk's memory goes back at once.
+  const bool keep_committed =
+      (committed_released_ + 1) * kChunkSize <= RetainedBytesMax();
+  if (!PushReleased(reinterpret_cast<std::uintptr_t>(chunk) |
+                    (keep_committed ? kCommitted : 0))) {
     // With no room to remember it, the chunk stays ours but unused: only
     // its address space is lost, once its memory is back with the OS.
-    madvise(chunk, kChunkSize, MADV_DONTNEED);
+    Decommit(chunk, kChunkSize);
     return;
   }
-  if (decommit_due_ns_ == 0) decommit_due_ns_ = now + kDefaultPurgeDelayNs;
+  if (!keep_committed) {
+    Decommit(chunk, kChunkSize);
+    return;
+  }
+  ++committed_released_;
+  if (decommit_due_ns_ == 0) decommit_due_ns_ = now + PurgeDelayNs();
 }
 
 void MmapChunkSource::PurgeReleased(bool now_too) {
@@ -142,10 +155,11 @@ void MmapChunkSource::PurgeReleased(bool now_too) {
 void MmapChunkSource::DecommitReleased() {
   // Under the lock: a chunk handed out again must not lose its memory.
   decommit_due_ns_ = 0;
+  committed_released_ = 0;
   for (std::size_t i = 0; i < released_count_; ++i) {
     if ((released_[i] & kCommitted) == 0) continue;
     released_[i] &= ~kCommitted;
-    madvise(reinterpret_cast<void*>(released_[i]), kChunkSize, MADV_DONTNEED);
+    Decommit(reinterpret_cast<void*>(released_[i]), kChunkSize);
   }
 }
 

@@ -105,6 +105,8 @@ class MmapChunkSource {
   std::size_t released_capacity_ ABSL_GUARDED_BY(lock_) = 0;
   // When the committed released chunks go back to the OS; 0 while none.
   std::int64_t decommit_due_ns_ ABSL_GUARDED_BY(lock_) = 0;
+  // Released chunks still committed (bounded by RetainedBytesMax()).
+  std::size_t committed_released_ ABSL_GUARDED_BY(lock_) = 0;
 };
 
 static_assert(ChunkSource<MmapChunkSource>);

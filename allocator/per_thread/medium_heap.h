@@ -12,6 +12,7 @@
 #include "allocator/common/heap_report.h"
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/realloc_by_moving.h"
+#include "allocator/common/tunables.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/raw_malloc.h"
@@ -78,7 +79,7 @@ class DefaultMediumHeap {
     if (MaybeLarge(ptr) && large_.TryDeallocate(ptr) != 0) return;
     contiguous_.Deallocate(ptr);
     if (purge_due_ns_.load(std::memory_order_relaxed) == 0) {
-      purge_due_ns_.store(CoarseNowNs() + kDefaultPurgeDelayNs,
+      purge_due_ns_.store(CoarseNowNs() + PurgeDelayNs(),
                           std::memory_order_relaxed);
     }
   }

@@ -15,6 +15,7 @@
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/realloc_by_moving.h"
+#include "allocator/common/tunables.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/header.h"
@@ -264,8 +265,7 @@ void PerThreadMalloc<S, M>::PurgeDue() {
   }
   // The rest takes locks: at most a few times per purge delay.
   if (now < next_purge_ns_.load(std::memory_order_relaxed)) return;
-  next_purge_ns_.store(now + kDefaultPurgeDelayNs / 4,
-                       std::memory_order_relaxed);
+  next_purge_ns_.store(now + PurgeDelayNs() / 4, std::memory_order_relaxed);
   binding_.ReleaseAbandoned(/*now_too=*/false);
   if constexpr (requires { source_.PurgeReleased(false); }) {
     source_.PurgeReleased(false);

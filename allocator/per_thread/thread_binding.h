@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/thread_heap.h"
 
@@ -225,7 +226,7 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
   for (Heap** link = &abandoned_; *link != nullptr;) {
     Heap* heap = *link;
     // Its pages have been unused since its thread exited, at the latest.
-    if (now_too || now - heap->abandoned_ns >= kDefaultPurgeDelayNs) {
+    if (now_too || now - heap->abandoned_ns >= PurgeDelayNs()) {
       heap->Purge();
     } else {
       heap->CollectAll(/*everything=*/true);

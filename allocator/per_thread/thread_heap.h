@@ -13,6 +13,7 @@
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/planted_bug.h"
+#include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/free_block.h"
@@ -262,7 +263,7 @@ void ThreadHeap<S>::PageRefilled(PageInfo* page) {
 template <ChunkSource S>
 void ThreadHeap<S>::PageEmptied() {
   empty_pages_kept_ = true;
-  if (purge_due_ns_ == 0) purge_due_ns_ = CoarseNowNs() + kDefaultPurgeDelayNs;
+  if (purge_due_ns_ == 0) purge_due_ns_ = CoarseNowNs() + PurgeDelayNs();
 }
 
 template <ChunkSource S>
@@ -270,7 +271,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
   const std::int64_t now = CoarseNowNs();
   PurgeIfDue(now);
   if (purge_others_ != nullptr && now >= next_purge_others_ns_) {
-    next_purge_others_ns_ = now + kDefaultPurgeDelayNs;
+    next_purge_others_ns_ = now + PurgeDelayNs();
     purge_others_(owner);
   }
   const int pages = SpanPagesOf(cls);
@@ -320,8 +321,7 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page, bool release_last) {
       (chunks_ == chunk && chunk->next == nullptr && !release_last)) {
     // The page's memory stays for reuse until the purge delay is over.
     chunk->dirty_unused |= run;
-    if (purge_due_ns_ == 0)
-      purge_due_ns_ = CoarseNowNs() + kDefaultPurgeDelayNs;
+    if (purge_due_ns_ == 0) purge_due_ns_ = CoarseNowNs() + PurgeDelayNs();
     return false;
   }
   ReleaseChunk(chunk);

@@ -1,0 +1,55 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_DROP_IN_RUNTIME_OPTIONS_H_
+#define RUSTY_MALLOC_ALLOCATOR_DROP_IN_RUNTIME_OPTIONS_H_
+
+// The drop-in's settings from the environment (the README's table), read
+// once when the library loads, before main and without allocating. Parsing
+// is pure functions, so every rule is tested apart from the process's
+// environment; a value they refuse leaves the default and one warning line.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "allocator/common/tunables.h"
+
+namespace rusty_malloc {
+
+enum class StatsFormat : int {
+  kNone,
+  kText,
+  kJson,
+};
+
+// What the environment sets beyond Tunables.
+struct DropInOptions {
+  StatsFormat stats_at_exit = StatsFormat::kNone;
+};
+
+// RUSTY_MALLOC_PURGE_DELAY_MS: milliseconds, or -1 for never (malloc_trim
+// still purges). The result is in nanoseconds.
+[[nodiscard]] std::optional<std::int64_t> ParsePurgeDelay(const char* text);
+// RUSTY_MALLOC_RETAIN_MAX: bytes, with an optional K, M or G (powers of
+// 1024).
+[[nodiscard]] std::optional<std::size_t> ParseBytes(const char* text);
+// RUSTY_MALLOC_STATS: 0, 1 or text, json.
+[[nodiscard]] std::optional<StatsFormat> ParseStatsFormat(const char* text);
+// RUSTY_MALLOC_VERBOSE: 0 or 1.
+[[nodiscard]] std::optional<bool> ParseSwitch(const char* text);
+// RUSTY_MALLOC_ON_MISUSE: abort, or trace (abort after a stack trace).
+[[nodiscard]] std::optional<MisuseAction> ParseMisuseAction(const char* text);
+
+// Reads every option through `lookup` (getenv, or a test's table) into
+// `tunables` and the returned options; for each value refused, calls `warn`
+// with the variable, its value and what it takes.
+using EnvLookup = const char* (*)(const char* name);
+using OptionWarning = void (*)(const char* name, const char* value,
+                               const char* expected);
+DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
+                          Tunables& tunables);
+
+// The options the drop-in read when it loaded.
+[[nodiscard]] const DropInOptions& TheDropInOptions();
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_DROP_IN_RUNTIME_OPTIONS_H_
