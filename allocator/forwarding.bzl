@@ -6,8 +6,10 @@ which includes the moved header, so code written against the flat layout
 builds unchanged.
 """
 
+load("@rules_cc//cc:defs.bzl", "cc_library")
+
 def forwarding_library(name, actual, hdr = None, visibility = ["//visibility:public"]):
-    native.cc_library(
+    cc_library(
         name = name,
         hdrs = [(hdr or name) + ".h"],
         visibility = visibility,

@@ -6,7 +6,9 @@
 # Honours: CC, CXX, CFLAGS, CXXFLAGS (compile and link flags, e.g.
 # -fsanitize=address,fuzzer-no-link), LIB_FUZZING_ENGINE (e.g.
 # -fsanitize=fuzzer, or a path to an engine library) and OUT.
-# Local check: tools/check_oss_fuzz_build.sh.
+# ClusterFuzzLite runs it through .clusterfuzzlite/build.sh; the local check,
+# tools/check_oss_fuzz_build.sh, runs it the same way.
+set -euo pipefail
 
 # shellcheck source=tools/common.sh
 source "$(dirname "$0")/../tools/common.sh"
@@ -21,12 +23,23 @@ flags=(
   --repo_env=CC="${CC}" --repo_env=CXX="${CXX}"
   --define=rusty_fuzzing=1
   --define=LIB_FUZZING_ENGINE="${LIB_FUZZING_ENGINE}"
-  --platform_suffix=oss_fuzz
+  # An output tree per sanitizer, so building address then undefined (as
+  # the check and the CI matrix do) does not rebuild over the other's.
+  --platform_suffix="oss_fuzz_${SANITIZER:-custom}"
 )
 for f in ${CFLAGS}; do flags+=(--conlyopt="${f}"); done
 for f in ${CXXFLAGS}; do flags+=(--cxxopt="${f}" --linkopt="${f}"); done
 # gold warns on clang's sanitizer stubs; use lld where there is one.
 if command -v ld.lld >/dev/null; then flags+=(--linkopt=-fuse-ld=lld); fi
+# Bazel links C++ with the C driver, which adds neither the C++ library the
+# flags choose nor a sanitizer's C++ runtime. OSS-Fuzz's CXXFLAGS carry
+# -stdlib=libc++ (its own Bazel helper adds -lc++ likewise), and UBSan's
+# vptr and function checks live in its C++ runtime (.bazelrc's ubsan config
+# links it the same way).
+if [[ " ${CXXFLAGS} " == *" -stdlib=libc++ "* ]]; then flags+=(--linkopt=-lc++); fi
+if [[ ${CXXFLAGS} =~ -fsanitize=[^\ ]*(vptr|function|undefined) ]]; then
+  flags+=(--linkopt=-fsanitize-link-c++-runtime)
+fi
 
 repo_bazel build "${flags[@]}" "${harnesses[@]/#///fuzz:}"
 bin=$(repo_bazel info "${flags[@]}" bazel-bin 2>/dev/null)

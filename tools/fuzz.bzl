@@ -17,13 +17,15 @@ The scripts find the harnesses by querying for this macro's fuzzers
 fuzz it under TSan as well.
 """
 
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
+load("@rules_shell//shell:sh_binary.bzl", "sh_binary")
 load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
 
 def rusty_fuzz_test(name, deps, dict = None, tags = []):
     corpus = "corpus/" + name
     crashes = "crashes/" + name
     inputs = native.glob([corpus + "/**", crashes + "/**"])
-    native.cc_library(
+    cc_library(
         name = name + "_harness",
         testonly = True,
         srcs = [name + ".cc"],
@@ -31,7 +33,7 @@ def rusty_fuzz_test(name, deps, dict = None, tags = []):
         deps = deps + ["//fuzz:fuzz_entry"],
         alwayslink = True,
     )
-    native.cc_binary(
+    cc_binary(
         name = name,
         testonly = True,
         deps = [":" + name + "_harness"] + select({
@@ -44,14 +46,14 @@ def rusty_fuzz_test(name, deps, dict = None, tags = []):
         }),
         tags = tags,
     )
-    native.cc_test(
+    cc_test(
         name = name + "_regression_test",
         deps = [":" + name + "_harness", "//fuzz:replay_main"],
         data = inputs,
         args = ["fuzz/" + corpus, "fuzz/" + crashes],
         tags = tags,
     )
-    native.sh_binary(
+    sh_binary(
         name = name + "_run",
         testonly = True,
         srcs = ["//tools:run_fuzzer.sh"],

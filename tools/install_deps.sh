@@ -15,7 +15,7 @@ deps="${root}/.deps"
 packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
   clang-14 libclang-rt-14-dev g++ googletest dpkg-dev
-  valgrind sqlite3 python3
+  valgrind sqlite3 python3 python3-yaml
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 glibc-source
 )
 
@@ -45,16 +45,27 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # Source packages (Abseil here, mimalloc for tools/fetch_benchmark_sources.sh)
-# need a deb-src entry, which a fresh machine lacks.
+# need a deb-src entry, which a fresh machine lacks. It is derived from the
+# machine's own deb entries (tools/deb_src_sources.py), so a machine on a
+# local mirror fetches sources from that mirror; Debian's archive is the
+# fallback only where the sources name no entry of the distribution.
 src_list=/etc/apt/sources.list.d/rusty-malloc-deb-src.sources
 if [[ ! -f ${src_list} ]]; then
-  sudo_if_needed tee "${src_list}" >/dev/null <<'SOURCES'
+  if ! entries=$(python3 "${root}/tools/deb_src_sources.py" \
+                   --skip "$(basename "${src_list}")"); then
+    echo "install_deps: using Debian's archive for deb-src" >&2
+    entries=$(cat <<'SOURCES'
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
+)
+  fi
+  # Empty when every suite has deb-src already; the file still marks this
+  # step done.
+  printf '%s\n' "${entries}" | sudo_if_needed tee "${src_list}" >/dev/null
   apt_updated=0
   apt_update_once
 fi

@@ -6,13 +6,12 @@
 #include <utility>
 
 #include "absl/base/attributes.h"
-#include "absl/base/const_init.h"
-#include "absl/base/internal/spinlock.h"
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/realloc_by_moving.h"
+#include "allocator/common/spin_lock.h"
 #include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/freelist.h"
 #include "allocator/contiguous/header.h"
@@ -34,8 +33,7 @@ template <Grower G, FreeBlockIndex Index = FreeList>
 class RustyMalloc {
  public:
   constexpr explicit RustyMalloc(G grower, RawMallocOptions options = {})
-      : lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY),
-        raw_(std::move(grower), options) {}
+      : raw_(std::move(grower), options) {}
 
   RustyMalloc(const RustyMalloc&) = delete;
   RustyMalloc& operator=(const RustyMalloc&) = delete;
@@ -43,13 +41,13 @@ class RustyMalloc {
   // Each has RawMalloc's contract, and may be called from any thread.
   [[nodiscard]] void* Allocate(std::size_t size, std::size_t align = kGranule)
       ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     return raw_.Allocate(size, align);
   }
 
   void Deallocate(void* ptr) ABSL_LOCKS_EXCLUDED(lock_) {
     if (ABSL_PREDICT_FALSE(ptr == nullptr)) return;
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     if (Planted(PlantedBug::kEarlyUnlock)) {
       DeallocateUnlocked(ptr);
     } else {
@@ -63,17 +61,17 @@ class RustyMalloc {
 
   [[nodiscard]] bool ResizeInPlace(void* ptr, std::size_t size)
       ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     return raw_.ResizeInPlace(ptr, size);
   }
 
   [[nodiscard]] std::size_t UsableSize(void* ptr) ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     return raw_.UsableSize(ptr);
   }
 
   [[nodiscard]] bool IsLiveBlock(const void* ptr) ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     return raw_.IsLiveBlock(ptr);
   }
 
@@ -86,7 +84,7 @@ class RustyMalloc {
 
   // RawMalloc::ReleaseFreeMemory under the lock (malloc_trim).
   void ReleaseFreeMemory() ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     raw_.ReleaseFreeMemory();
   }
 
@@ -105,7 +103,7 @@ class RustyMalloc {
     lock_.Lock();
   }
 
-  absl::base_internal::SpinLock lock_;
+  SpinLock lock_;
   RawMalloc<G, Index> raw_ ABSL_GUARDED_BY(lock_);
 };
 
@@ -116,7 +114,7 @@ void* RustyMalloc<G, Index>::Reallocate(void* ptr, std::size_t size,
   if (!IsValidAlignment(align)) return nullptr;
   std::size_t old_usable;
   {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     if (reinterpret_cast<std::uintptr_t>(ptr) % align == 0 &&
         raw_.ResizeInPlace(ptr, size)) {
       return ptr;
@@ -128,13 +126,13 @@ void* RustyMalloc<G, Index>::Reallocate(void* ptr, std::size_t size,
 
 template <Grower G, FreeBlockIndex Index>
 HeapReport RustyMalloc<G, Index>::Verify() {
-  absl::base_internal::SpinLockHolder hold(&lock_);
+  SpinLockHolder hold(&lock_);
   return raw_.Verify();
 }
 
 template <Grower G, FreeBlockIndex Index>
 HeapStats RustyMalloc<G, Index>::Stats() {
-  absl::base_internal::SpinLockHolder hold(&lock_);
+  SpinLockHolder hold(&lock_);
   return raw_.Stats();
 }
 

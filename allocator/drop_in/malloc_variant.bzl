@@ -8,11 +8,12 @@ where <suffix> is "" for the default variant and "_<name>" otherwise.
 //allocator wraps each malloc<suffix> as librusty_malloc<suffix>.so.
 """
 
+load("@rules_cc//cc:defs.bzl", "cc_library")
 load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
 
 def rusty_malloc_variant(name, defines = []):
     suffix = "" if name == "default" else "_" + name
-    native.cc_library(
+    cc_library(
         name = "global_heap" + suffix,
         srcs = ["global_heap.cc"],
         hdrs = ["global_heap.h"],
@@ -27,7 +28,7 @@ def rusty_malloc_variant(name, defines = []):
             "//growers:mmap_grower",
         ],
     )
-    native.cc_library(
+    cc_library(
         name = "malloc" + suffix,
         srcs = ["malloc.cc", "new_delete.cc"],
         hdrs = ["malloc.h"],

@@ -31,7 +31,7 @@ bool Is(const char* text, const char* word) {
 
 std::optional<std::int64_t> ParsePurgeDelay(const char* text) {
   if (Is(text, "-1")) return kNeverPurgeNs;
-  const char* end;
+  const char* end = text;
   const std::optional<std::uint64_t> ms = ParseUnsigned(text, &end);
   // Past a million years, "never" is what is meant anyway.
   if (!ms || *end != '\0' || *ms >= std::uint64_t{kNeverPurgeNs} / 1'000'000) {
@@ -41,7 +41,7 @@ std::optional<std::int64_t> ParsePurgeDelay(const char* text) {
 }
 
 std::optional<std::size_t> ParseBytes(const char* text) {
-  const char* end;
+  const char* end = text;
   std::optional<std::uint64_t> bytes = ParseUnsigned(text, &end);
   if (!bytes) return std::nullopt;
   int shift = 0;

@@ -15,8 +15,6 @@
 namespace rusty_malloc {
 namespace {
 
-using absl::base_internal::SpinLockHolder;
-
 // `size` rounded up to whole pages, or 0 when that overflows or exceeds what
 // a mapping (and ptrdiff_t) can span.
 std::size_t MappingBytes(std::size_t size) {

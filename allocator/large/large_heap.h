@@ -5,11 +5,10 @@
 #include <cstdint>
 #include <optional>
 
-#include "absl/base/const_init.h"
-#include "absl/base/internal/spinlock.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/spin_lock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/large/mapping_table.h"
 
@@ -46,8 +45,7 @@ class LargeHeap {
   static constexpr std::size_t kReuseWholeFactor = 8;
 
   constexpr explicit LargeHeap(LargeHeapOptions options = {})
-      : options_(options),
-        lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
+      : options_(options) {}
   LargeHeap(const LargeHeap&) = delete;
   LargeHeap& operator=(const LargeHeap&) = delete;
   ~LargeHeap();
@@ -121,7 +119,7 @@ class LargeHeap {
   }
 
   const LargeHeapOptions options_;
-  mutable absl::base_internal::SpinLock lock_;
+  mutable SpinLock lock_;
   MappingTable live_ ABSL_GUARDED_BY(lock_);
   Kept kept_[kCacheSlots] ABSL_GUARDED_BY(lock_) = {};
   int kept_count_ ABSL_GUARDED_BY(lock_) = 0;

@@ -9,8 +9,6 @@
 
 namespace rusty_malloc {
 
-using absl::base_internal::SpinLockHolder;
-
 MmapChunkSource::~MmapChunkSource() {
   // Every region but the current one was handed out whole, so the marked
   // chunks and the current region's rest are everything reserved.

@@ -6,9 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "absl/base/const_init.h"
-#include "absl/base/internal/spinlock.h"
 #include "absl/base/thread_annotations.h"
+#include "allocator/common/spin_lock.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_map.h"
 #include "growers/grower.h"
@@ -55,8 +54,7 @@ class MmapChunkSource {
   // `limit_bytes` bounds the chunks' total size (tests); by default only the
   // OS does.
   constexpr explicit MmapChunkSource(std::size_t limit_bytes = SIZE_MAX)
-      : limit_chunks_(limit_bytes / kChunkSize),
-        lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
+      : limit_chunks_(limit_bytes / kChunkSize) {}
   MmapChunkSource(const MmapChunkSource&) = delete;
   MmapChunkSource& operator=(const MmapChunkSource&) = delete;
   ~MmapChunkSource();
@@ -89,7 +87,7 @@ class MmapChunkSource {
   }
 
   const std::size_t limit_chunks_;
-  absl::base_internal::SpinLock lock_;
+  SpinLock lock_;
   ChunkMap map_;  // Marked under lock_; read without it (Contains).
   std::size_t carved_ ABSL_GUARDED_BY(lock_) = 0;    // Chunks handed out new.
   std::size_t reserved_ ABSL_GUARDED_BY(lock_) = 0;  // Bytes, every region.
@@ -116,12 +114,10 @@ static_assert(ChunkSource<MmapChunkSource>);
 template <Grower G>
 class GrowerChunkSource {
  public:
-  explicit GrowerChunkSource(G grower)
-      : grower_(std::move(grower)),
-        lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
+  explicit GrowerChunkSource(G grower) : grower_(std::move(grower)) {}
 
   [[nodiscard]] void* AllocateChunk() ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     if (released_ != nullptr) {
       void* chunk = released_;
       released_ = *static_cast<void**>(chunk);
@@ -142,7 +138,7 @@ class GrowerChunkSource {
     return reinterpret_cast<void*>(chunk);
   }
   void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     *static_cast<void**>(chunk) = released_;
     released_ = chunk;
   }
@@ -157,7 +153,7 @@ class GrowerChunkSource {
 
  private:
   G grower_ ABSL_GUARDED_BY(lock_);
-  absl::base_internal::SpinLock lock_;
+  SpinLock lock_;
   // Written once under lock_, before end_ publishes it; read without it
   // (Contains).
   std::uintptr_t begin_ = 0;

@@ -9,12 +9,11 @@
 #include <new>
 
 #include "absl/base/attributes.h"
-#include "absl/base/const_init.h"
-#include "absl/base/internal/spinlock.h"
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/spin_lock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/thread_heap.h"
@@ -56,8 +55,7 @@ class ThreadBinding {
  public:
   using Heap = ThreadHeap<S>;
 
-  constexpr ThreadBinding()
-      : lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
+  constexpr ThreadBinding() = default;
   ThreadBinding(const ThreadBinding&) = delete;
   ThreadBinding& operator=(const ThreadBinding&) = delete;
   // Unmaps every heap: every thread that used one must be done with it.
@@ -99,7 +97,7 @@ class ThreadBinding {
   // returns false. Holds the registry lock throughout.
   template <typename Visit>
   void ForEachHeap(Visit visit) ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     for (const Heap* heap = heaps_; heap != nullptr;
          heap = heap->registry_next) {
       if (!visit(*heap)) return;
@@ -107,7 +105,7 @@ class ThreadBinding {
   }
   // How many heaps exist (live and abandoned): a measure of adoption.
   std::size_t HeapCount() ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     return heap_count_;
   }
 
@@ -127,7 +125,7 @@ class ThreadBinding {
   void UnlockAfterForkInChild() ABSL_UNLOCK_FUNCTION(lock_);
 
   void set_mapper_for_testing(HeapMapper mapper) ABSL_LOCKS_EXCLUDED(lock_) {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     mapper_ = mapper;
   }
 
@@ -140,7 +138,7 @@ class ThreadBinding {
   }
   Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
 
-  absl::base_internal::SpinLock lock_;
+  SpinLock lock_;
   // kUnbound until the first thread asks for a heap: no slot holds it, so
   // the fast path needs no check that the slot's heap exists.
   static constexpr std::uint64_t kUnbound = ~std::uint64_t{0};
@@ -158,7 +156,7 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
   Heap* heap = nullptr;
   bool adopted = false;
   {
-    absl::base_internal::SpinLockHolder hold(&lock_);
+    SpinLockHolder hold(&lock_);
     if (id_.load(std::memory_order_relaxed) == kUnbound) {
       // pthread_key_create takes no memory from malloc in glibc.
       if (pthread_key_create(&key_, &AbandonAtThreadExit) != 0) {
@@ -210,7 +208,7 @@ void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
   heap->PurgeIfDue(now);
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
   if (slot.heap == heap) slot = {};
-  absl::base_internal::SpinLockHolder hold(&self->lock_);
+  SpinLockHolder hold(&self->lock_);
   heap->abandoned = true;
   heap->abandoned_ns = now;
   heap->abandoned_next = self->abandoned_;
@@ -220,7 +218,7 @@ void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
 template <ChunkSource S>
 void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
   const std::int64_t now = CoarseNowNs();
-  absl::base_internal::SpinLockHolder hold(&lock_);
+  SpinLockHolder hold(&lock_);
   // No thread adopts a heap while the lock is held: this one is their only
   // user until it lets go.
   for (Heap** link = &abandoned_; *link != nullptr;) {
