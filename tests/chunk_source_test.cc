@@ -1,5 +1,6 @@
 #include "allocator/per_thread/chunk_source.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -8,7 +9,9 @@
 #include <thread>
 
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/released_bytes.h"
 #include "allocator/common/sanitizer.h"
+#include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
 #include "gtest/gtest.h"
 #include "testing/resident.h"
@@ -68,6 +71,38 @@ TEST(MmapChunkSourceTest, ReusesReleasedChunksAndDecommitsThemWhenPurged) {
   source.ReleaseChunk(again);
   source.PurgeReleased(/*now_too=*/true);
   EXPECT_EQ(testing::ResidentPages(a, kChunkSize), 0u);
+}
+
+// Past the retained-memory bound, a released chunk's memory goes back at
+// once; the ones within it stay committed until purged.
+TEST(MmapChunkSourceTest, KeepsNoMoreCommittedThanTheRetainedBound) {
+  std::atomic<std::size_t>& bound = TheTunables().retained_bytes_max;
+  const std::size_t saved = bound.load();
+  bound.store(2 * kChunkSize);
+  MmapChunkSource source(8 * kChunkSize);
+  void* chunks[4];
+  for (void*& c : chunks) {
+    c = source.AllocateChunk();
+    ASSERT_NE(c, nullptr);
+    std::memset(c, 0xab, kPageSize);
+  }
+  const std::size_t before = ReleasedBytes();
+  for (void* c : chunks) source.ReleaseChunk(c);
+  EXPECT_EQ(ReleasedBytes() - before, 2 * kChunkSize);
+  EXPECT_EQ(FirstByte(chunks[0]), 0xab);
+  EXPECT_EQ(FirstByte(chunks[1]), 0xab);
+  EXPECT_EQ(testing::ResidentPages(chunks[2], kChunkSize), 0u);
+  EXPECT_EQ(testing::ResidentPages(chunks[3], kChunkSize), 0u);
+  // The committed ones are reused first, and a reused one makes room for
+  // the next one released to stay committed.
+  void* reused = source.AllocateChunk();
+  EXPECT_EQ(reused, chunks[1]);
+  EXPECT_EQ(FirstByte(reused), 0xab);
+  source.ReleaseChunk(reused);
+  EXPECT_EQ(ReleasedBytes() - before, 2 * kChunkSize);
+  source.PurgeReleased(/*now_too=*/true);
+  EXPECT_EQ(ReleasedBytes() - before, 4 * kChunkSize);
+  bound.store(saved);
 }
 
 TEST(MmapChunkSourceTest, RefusesPastItsRange) {

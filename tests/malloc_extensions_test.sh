@@ -3,15 +3,17 @@
 # malloc_info, mallopt) and every runtime option of the README's table, each
 # answered by this allocator both ways a program gets it: preloaded
 # (LD_PRELOAD=librusty_malloc.so under a plain C program) and linked in
-# (the same program built with //allocator:malloc).
-# Usage: malloc_extensions_test.sh LIBRARY PLAIN_PROGRAM LINKED_PROGRAM
+# (the same program built with //allocator:malloc); malloc_trim also under
+# the locked variants.
+# Usage: malloc_extensions_test.sh LIBRARY LOCKED_LIBRARY BRK_LIBRARY
+#   PLAIN_PROGRAM LINKED_PROGRAM
 set -uo pipefail
 
 if [[ ${1:-} == --skip ]]; then
   echo "skipped: the sanitizer runtime's malloc answers these functions"
   exit 0
 fi
-lib=$(realpath "$1") plain=$2 linked=$3
+lib=$(realpath "$1") locked=$(realpath "$2") brk=$(realpath "$3") plain=$4 linked=$5
 tmp=${TEST_TMPDIR:?run this through bazel test}
 failures=0
 fail() {
@@ -138,6 +140,14 @@ assert stats["allocated_bytes"] + stats["free_bytes"] + stats["overhead_bytes"] 
     ! grep -q "^rusty_malloc:   #[0-9]* 0x[0-9a-f]* .*${program}+0x" <<<"${err}"; then
     fail "RUSTY_MALLOC_ON_MISUSE=trace: exit ${rc}: ${err}"
   fi
+  # The frames are file offsets that addr2line resolves: one is the caller.
+  binary=${plain}
+  if [[ ${way} == linked ]]; then binary=${linked}; fi
+  mapfile -t offsets < <(sed -n "s|^rusty_malloc:   #[0-9]* 0x[0-9a-f]* .*/${program}+\(0x[0-9a-f]*\)$|\1|p" <<<"${err}")
+  names=$(addr2line -f -e "${binary}" "${offsets[@]}")
+  if ! grep -qx DoubleFree <<<"${names}"; then
+    fail "trace frames in ${program} (${offsets[*]}) name no DoubleFree"
+  fi
 
   # --- invalid values: one warning line each, the default kept ---
   for setting in RUSTY_MALLOC_PURGE_DELAY_MS=soon RUSTY_MALLOC_PURGE_DELAY_MS=-2 \
@@ -152,5 +162,13 @@ assert stats["allocated_bytes"] + stats["free_bytes"] + stats["overhead_bytes"] 
   expect_fate kept RUSTY_MALLOC_RETAIN_MAX=12X 0
 
   if [[ ${failures} -eq 0 ]]; then echo "ok   ${way}: every extension and option"; fi
+done
+
+for preload in "${locked}" "${brk}"; do
+  way=${preload##*/}
+  before=${failures}
+  expect_ok trim-once
+  expect_ok mallinfo
+  if [[ ${failures} -eq ${before} ]]; then echo "ok   ${way}: malloc_trim, mallinfo"; fi
 done
 exit $((failures > 0))

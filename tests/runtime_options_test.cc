@@ -96,6 +96,7 @@ TEST(RuntimeOptionsTest, NoEnvironmentKeepsTheDefaults) {
   const DropInOptions options =
       ReadOptions(FakeGetenv, RecordWarning, tunables);
   EXPECT_EQ(tunables.purge_delay_ns.load(), kDefaultPurgeDelayNs);
+  EXPECT_EQ(tunables.retained_bytes_max.load(), std::size_t{256} << 20);
   EXPECT_FALSE(tunables.verbose.load());
   EXPECT_EQ(tunables.misuse_action.load(), MisuseAction::kAbort);
   EXPECT_EQ(options.stats_at_exit, StatsFormat::kNone);
@@ -106,8 +107,8 @@ TEST(MalloptTest, TrimThresholdIsTheRetainedBound) {
   Tunables tunables;
   EXPECT_TRUE(ApplyMallopt(M_TRIM_THRESHOLD, 1 << 20, tunables));
   EXPECT_EQ(tunables.retained_bytes_max.load(), 1u << 20);
-  EXPECT_FALSE(ApplyMallopt(M_TRIM_THRESHOLD, -1, tunables));
-  EXPECT_EQ(tunables.retained_bytes_max.load(), 1u << 20);
+  EXPECT_TRUE(ApplyMallopt(M_TRIM_THRESHOLD, -1, tunables));
+  EXPECT_EQ(tunables.retained_bytes_max.load(), SIZE_MAX);
 }
 
 TEST(MalloptTest, OnlyAbortingCheckActionsAreAccepted) {

@@ -1,5 +1,6 @@
 #include "allocator/common/log_line.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -9,12 +10,15 @@
 namespace rusty_malloc {
 
 void WriteToStderr(const char* text, std::size_t bytes) {
+  const int saved = errno;
   while (bytes > 0) {
     const ssize_t written = write(STDERR_FILENO, text, bytes);
-    if (written <= 0) return;
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) break;
     text += written;
     bytes -= static_cast<std::size_t>(written);
   }
+  errno = saved;
 }
 
 void LogLine(const char* format, ...) {

@@ -9,6 +9,7 @@
 // Abseil 20250814 renamed SpinLock's Lock/Unlock to lock/unlock, made the
 // scheduling-mode constructor constexpr and deprecated the old spellings,
 // which a -Werror build rejects. Releases before it have only the old ones.
+// An Abseil from head (no LTS version) is taken to be after the rename.
 #if defined(ABSL_LTS_RELEASE_VERSION) && ABSL_LTS_RELEASE_VERSION < 20250814
 #define RUSTY_MALLOC_ABSL_SPINLOCK_OLD_NAMES 1
 #endif
@@ -21,14 +22,13 @@ namespace rusty_malloc {
 // run. One place names Abseil's internal API, under every release's names.
 class ABSL_LOCKABLE SpinLock {
  public:
-  constexpr SpinLock()
 #ifdef RUSTY_MALLOC_ABSL_SPINLOCK_OLD_NAMES
-      : lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY){}
+  constexpr SpinLock()
+      : lock_(absl::kConstInit, absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
 #else
-      : lock_(absl::base_internal::SCHEDULE_KERNEL_ONLY) {
-  }
+  constexpr SpinLock() : lock_(absl::base_internal::SCHEDULE_KERNEL_ONLY) {}
 #endif
-        SpinLock(const SpinLock&) = delete;
+  SpinLock(const SpinLock&) = delete;
   SpinLock& operator=(const SpinLock&) = delete;
 
 #ifdef RUSTY_MALLOC_ABSL_SPINLOCK_OLD_NAMES

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "absl/base/attributes.h"
+#include "allocator/common/released_bytes.h"
 #include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/alignment.h"
 #include "allocator/contiguous/freelist.h"
@@ -90,6 +91,7 @@ ABSL_ATTRIBUTE_NOINLINE void TrimTop(G& grower, Index& index, Block* top,
     Poison(released, release);
     return;
   }
+  CountReleased(release);
   index.Remove(top);
   top->WriteFree(keep, false);
   ExtentOf(grower).EndMarker()->WriteOccupied(0, true);

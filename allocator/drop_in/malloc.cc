@@ -114,11 +114,9 @@ void malloc_stats(void) {
 }
 
 int malloc_info(int options, FILE* out) {
-  // glibc's only check: no options are defined yet.
-  if (options != 0) {
-    errno = EINVAL;
-    return -1;
-  }
+  // glibc's only check (no options are defined yet), reported as glibc
+  // does: the error number as the result, errno untouched.
+  if (options != 0) return EINVAL;
   return rusty_malloc::WriteGlibcMallocInfo(TheGlobalHeap().Stats(), out) < 0
              ? -1
              : 0;

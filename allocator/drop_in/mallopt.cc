@@ -9,7 +9,7 @@ namespace rusty_malloc {
 bool ApplyMallopt(int param, int value, Tunables& tunables) {
   switch (param) {
     case M_TRIM_THRESHOLD:
-      if (value < 0) return false;
+      // As glibc converts it: -1 is SIZE_MAX, no bound.
       tunables.retained_bytes_max.store(static_cast<std::size_t>(value),
                                         std::memory_order_relaxed);
       return true;

@@ -11,6 +11,7 @@
 #include "absl/base/attributes.h"
 #include "allocator/drop_in/c_api.h"
 #include "allocator/drop_in/cxx_runtime.h"
+#include "allocator/drop_in/failed_call.h"
 
 namespace rusty_malloc::c_api {
 

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/sanitizer.h"
@@ -122,17 +124,19 @@ void MmapChunkSource::ReleaseChunk(void* chunk) {
   const std::int64_t now = CoarseNowNs();
   SpinLockHolder hold(&lock_);
   DecommitReleasedIfDue(now);
-  // Past the retained-memory bound the chunk's memory goes back at once.
-  const bool keep_committed =
-      (committed_released_ + 1) * kChunkSize <= RetainedBytesMax();
-  if (!PushReleased(reinterpret_cast<std::uintptr_t>(chunk) |
-                    (keep_committed ? kCommitted : 0))) {
-    // With no room to remember it, the chunk stays ours but unused: only
-    // its address space is lost, once its memory is back with the OS.
+  // Past the retained-memory bound the chunk's memory goes back at once,
+  // and the chunk goes under the committed ones, which are reused first.
+  if ((committed_released_ + 1) * kChunkSize > RetainedBytesMax()) {
     Decommit(chunk, kChunkSize);
+    if (PushReleased(reinterpret_cast<std::uintptr_t>(chunk))) {
+      std::rotate(released_, released_ + released_count_ - 1,
+                  released_ + released_count_);
+    }
     return;
   }
-  if (!keep_committed) {
+  if (!PushReleased(reinterpret_cast<std::uintptr_t>(chunk) | kCommitted)) {
+    // With no room to remember it, the chunk stays ours but unused: only
+    // its address space is lost, once its memory is back with the OS.
     Decommit(chunk, kChunkSize);
     return;
   }

@@ -263,9 +263,10 @@ void PerThreadMalloc<S, M>::PurgeDue() {
   if (ThreadHeap<S>* mine = binding_.CachedHeap(); mine != nullptr) {
     mine->PurgeIfDue(now);
   }
-  // The rest takes locks: at most a few times per purge delay.
+  // The rest takes locks: four times per housekeeping interval at most.
   if (now < next_purge_ns_.load(std::memory_order_relaxed)) return;
-  next_purge_ns_.store(now + PurgeDelayNs() / 4, std::memory_order_relaxed);
+  next_purge_ns_.store(now + HousekeepingIntervalNs() / 4,
+                       std::memory_order_relaxed);
   binding_.ReleaseAbandoned(/*now_too=*/false);
   if constexpr (requires { source_.PurgeReleased(false); }) {
     source_.PurgeReleased(false);

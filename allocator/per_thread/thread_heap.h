@@ -271,7 +271,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
   const std::int64_t now = CoarseNowNs();
   PurgeIfDue(now);
   if (purge_others_ != nullptr && now >= next_purge_others_ns_) {
-    next_purge_others_ns_ = now + PurgeDelayNs();
+    next_purge_others_ns_ = now + HousekeepingIntervalNs();
     purge_others_(owner);
   }
   const int pages = SpanPagesOf(cls);
