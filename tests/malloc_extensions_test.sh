@@ -21,16 +21,15 @@ fail() {
   failures=$((failures + 1))
 }
 
-# run [VAR=VALUE...] SCENARIO [ARG]: the probe, this way, the environment
-# cleared of our options first; sets rc, out and err.
+# run [VAR=VALUE...] SCENARIO [ARG]: the probe this way (${binary}, with
+# ${preload} if set), the environment cleared of our options first; sets rc,
+# out and err.
 run() {
   local vars=()
   while [[ $1 == *=* ]]; do vars+=("$1"); shift; done
-  local -a program=("${plain}")
-  if [[ ${way} == linked ]]; then program=("${linked}"); fi
   env -u RUSTY_MALLOC_PURGE_DELAY_MS -u RUSTY_MALLOC_RETAIN_MAX \
     -u RUSTY_MALLOC_STATS -u RUSTY_MALLOC_VERBOSE -u RUSTY_MALLOC_ON_MISUSE \
-    ${preload:+LD_PRELOAD="${preload}"} "${vars[@]}" "${program[@]}" "$@" \
+    ${preload:+LD_PRELOAD="${preload}"} "${vars[@]}" "${binary}" "$@" \
     >"${tmp}/out" 2>"${tmp}/err"
   rc=$?
   out=$(cat "${tmp}/out")
@@ -57,8 +56,8 @@ expect_fate() {
 }
 
 for way in preloaded linked; do
-  preload=""
-  if [[ ${way} == preloaded ]]; then preload=${lib}; fi
+  preload="" binary=${linked}
+  if [[ ${way} == preloaded ]]; then preload=${lib} binary=${plain}; fi
 
   # --- glibc's extension functions ---
   expect_ok mallinfo
@@ -133,16 +132,13 @@ assert stats["allocated_bytes"] + stats["free_bytes"] + stats["overhead_bytes"] 
     fi
   done
   run RUSTY_MALLOC_ON_MISUSE=trace double-free
-  program=${plain##*/}
-  if [[ ${way} == linked ]]; then program=${linked##*/}; fi
+  program=${binary##*/}
   if [[ ${rc} -ne 134 ]] || ! grep -q '^rusty_malloc: double free' <<<"${err}" ||
     ! grep -q '^rusty_malloc:   #0 0x' <<<"${err}" ||
     ! grep -q "^rusty_malloc:   #[0-9]* 0x[0-9a-f]* .*${program}+0x" <<<"${err}"; then
     fail "RUSTY_MALLOC_ON_MISUSE=trace: exit ${rc}: ${err}"
   fi
   # The frames are file offsets that addr2line resolves: one is the caller.
-  binary=${plain}
-  if [[ ${way} == linked ]]; then binary=${linked}; fi
   mapfile -t offsets < <(sed -n "s|^rusty_malloc:   #[0-9]* 0x[0-9a-f]* .*/${program}+\(0x[0-9a-f]*\)$|\1|p" <<<"${err}")
   names=$(addr2line -f -e "${binary}" "${offsets[@]}")
   if ! grep -qx DoubleFree <<<"${names}"; then
@@ -164,6 +160,7 @@ assert stats["allocated_bytes"] + stats["free_bytes"] + stats["overhead_bytes"] 
   if [[ ${failures} -eq 0 ]]; then echo "ok   ${way}: every extension and option"; fi
 done
 
+binary=${plain}
 for preload in "${locked}" "${brk}"; do
   way=${preload##*/}
   before=${failures}

@@ -17,6 +17,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/os_page.h"
+#include "allocator/common/released_bytes.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/drop_in/c_api_checks.h"
 #include "allocator/drop_in/failed_call.h"
@@ -183,13 +184,16 @@ template <typename Heap>
 }
 
 // glibc's malloc_trim: gives free memory back to the OS now, where the heap
-// keeps some for reuse; 1 if it could, 0 otherwise. `pad` (what to keep at
-// the top of glibc's heap) has no counterpart here.
+// keeps some for reuse; 1 if any memory went back (by the process's count of
+// released bytes, so another thread's release at the same moment counts
+// too), 0 otherwise. `pad` (what to keep at the top of glibc's heap) has no
+// counterpart here.
 template <typename Heap>
 inline int MallocTrim(Heap& heap, std::size_t /*pad*/) {
   if constexpr (requires { heap.ReleaseFreeMemory(); }) {
+    const std::size_t before = ReleasedBytes();
     heap.ReleaseFreeMemory();
-    return 1;
+    return ReleasedBytes() != before ? 1 : 0;
   } else {
     return 0;
   }

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstddef>
 
 #include "allocator/common/log_line.h"
-#include "allocator/common/released_bytes.h"
 #include "allocator/common/tunables.h"
 #include "allocator/drop_in/c_api.h"
 #include "allocator/drop_in/global_heap.h"
@@ -34,13 +34,15 @@ namespace c_api = rusty_malloc::c_api;
 
 namespace {
 
-// Writes what a Format* function put in `text` (`length` its result).
-void WriteFormatted(const char* text, std::size_t size, int length) {
+// Writes the global heap's statistics to stderr in one of stats_format.h's
+// shapes, formatted on the stack (no allocation, so usable at exit).
+void WriteStats(int (*format)(const rusty_malloc::HeapStats&, char*,
+                              std::size_t)) {
+  char text[640];
+  const int length = format(TheGlobalHeap().Stats(), text, sizeof(text));
   if (length <= 0) return;
-  const std::size_t bytes = static_cast<std::size_t>(length) < size
-                                ? static_cast<std::size_t>(length)
-                                : size - 1;
-  rusty_malloc::WriteToStderr(text, bytes);
+  rusty_malloc::WriteToStderr(
+      text, std::min(static_cast<std::size_t>(length), sizeof(text) - 1));
 }
 
 }  // namespace
@@ -92,11 +94,7 @@ size_t malloc_usable_size(void* ptr) {
   return c_api::MallocUsableSize(TheGlobalHeap(), ptr);
 }
 
-int malloc_trim(size_t pad) {
-  const std::size_t before = rusty_malloc::ReleasedBytes();
-  (void)c_api::MallocTrim(TheGlobalHeap(), pad);
-  return rusty_malloc::ReleasedBytes() != before ? 1 : 0;
-}
+int malloc_trim(size_t pad) { return c_api::MallocTrim(TheGlobalHeap(), pad); }
 
 struct mallinfo2 mallinfo2(void) {
   return rusty_malloc::ToMallinfo2(TheGlobalHeap().Stats());
@@ -106,12 +104,7 @@ struct mallinfo mallinfo(void) {
   return rusty_malloc::ToMallinfo(mallinfo2());
 }
 
-void malloc_stats(void) {
-  char text[512];
-  WriteFormatted(text, sizeof(text),
-                 rusty_malloc::FormatGlibcMallocStats(TheGlobalHeap().Stats(),
-                                                      text, sizeof(text)));
-}
+void malloc_stats(void) { WriteStats(rusty_malloc::FormatGlibcMallocStats); }
 
 int malloc_info(int options, FILE* out) {
   // glibc's only check (no options are defined yet), reported as glibc
@@ -140,10 +133,7 @@ int rusty_malloc_verify(void) {
 }
 
 void rusty_malloc_print_stats(void) {
-  char line[320];
-  WriteFormatted(line, sizeof(line),
-                 rusty_malloc::FormatStatsText(TheGlobalHeap().Stats(), line,
-                                               sizeof(line)));
+  WriteStats(rusty_malloc::FormatStatsText);
 }
 
 }  // extern "C"
@@ -153,18 +143,13 @@ namespace {
 // RUSTY_MALLOC_STATS prints the heap's statistics at exit: a cheap way to
 // see that a program really ran on this allocator, and what it kept.
 __attribute__((destructor)) void MaybePrintStats() {
-  char text[640];
   switch (rusty_malloc::TheDropInOptions().stats_at_exit) {
     case rusty_malloc::StatsFormat::kNone:
       return;
     case rusty_malloc::StatsFormat::kText:
-      rusty_malloc_print_stats();
-      return;
+      return WriteStats(rusty_malloc::FormatStatsText);
     case rusty_malloc::StatsFormat::kJson:
-      WriteFormatted(text, sizeof(text),
-                     rusty_malloc::FormatStatsJson(TheGlobalHeap().Stats(),
-                                                   text, sizeof(text)));
-      return;
+      return WriteStats(rusty_malloc::FormatStatsJson);
   }
 }
 

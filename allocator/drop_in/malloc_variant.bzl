@@ -46,7 +46,6 @@ def rusty_malloc_variant(name, defines = []):
             ":stats_format",
             "//allocator/common:heap_report",
             "//allocator/common:log_line",
-            "//allocator/common:released_bytes",
             "//allocator/common:tunables",
         ],
         alwayslink = True,
