@@ -18,11 +18,13 @@ enum class PlantedBug {
   kEarlyUnlock,  // RustyMalloc drops its lock before updating the list.
   // Per-thread allocator.
   kCollectAllWalksReleasedChunk,  // CollectAll goes on after a release.
-  kRemoteFreeOnLocalList,  // A remote free is linked onto the owner's list.
-  kRetiredPageLeftQueued,  // A retired page stays in its size-class queue.
-  kCollectForgetsCount,    // Collect takes blocks back but not their count.
-  kChunkReleasedInUse,     // A chunk is released with one page still in use.
-  kSpanLeftMarked,         // A retired span's later pages still point back.
+  kRemoteFreeOnLocalList,   // A remote free is linked onto the owner's list.
+  kRetiredPageLeftQueued,   // A retired page stays in its size-class queue.
+  kCollectForgetsCount,     // Collect takes blocks back but not their count.
+  kChunkReleasedInUse,      // A chunk is released with one page still in use.
+  kSpanLeftMarked,          // A retired span's later pages still point back.
+  kStatsWalkRemoteList,     // Statistics follow pages' remote-free lists.
+  kReleasedChunkNotReused,  // A released chunk is never handed out again.
   // Large blocks.
   kKeptMappingCountsAsZero,  // A reused mapping is reported as zeroed.
   kShiftStopsAtFirstStay,    // Deletion stops shifting at an entry at home.

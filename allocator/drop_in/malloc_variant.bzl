@@ -19,13 +19,18 @@ def rusty_malloc_variant(name, defines = []):
         hdrs = ["global_heap.h"],
         copts = RUSTY_MALLOC_COPTS,
         defines = defines,
+        # A library dlopen'ed later still calls this binary's
+        # __register_atfork (global_heap.cc) when the drop-in is linked in.
+        linkopts = ["-ldl", "-Wl,--export-dynamic-symbol=__register_atfork"],
         deps = [
+            "//allocator/common:spin_lock",
             "//allocator/contiguous:rusty_malloc",
             "//allocator/contiguous:segregated_freelist",
             "//allocator/per_thread:chunk_source",
             "//allocator/per_thread:per_thread_malloc",
             "//growers:brk_grower",
             "//growers:mmap_grower",
+            "@com_google_absl//absl/base:core_headers",
         ],
     )
     cc_library(

@@ -130,12 +130,15 @@ void WarnOnStderr(const char* name, const char* value, const char* expected) {
 
 // Before the program's own constructors (a preloaded library's run first;
 // 101 is the first priority left to programs), so only what the loader and
-// other libraries allocate before it sees the defaults. getenv only reads
-// environ.
+// other libraries allocate before it sees the defaults. secure_getenv only
+// reads environ, and reads nothing in a set-user-ID or set-group-ID program
+// (AT_SECURE), as glibc's own MALLOC_ tunables: there the environment is
+// the calling user's, and a misuse stack trace would show them the
+// program's addresses.
 __attribute__((constructor(101))) void ReadEnvironment() {
-  drop_in_options =
-      ReadOptions([](const char* name) -> const char* { return getenv(name); },
-                  WarnOnStderr, TheTunables());
+  drop_in_options = ReadOptions(
+      [](const char* name) -> const char* { return secure_getenv(name); },
+      WarnOnStderr, TheTunables());
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/base/attributes.h"
+
 namespace rusty_malloc {
 
 // The per-thread allocator's memory comes in chunks of kChunkSize, aligned to
@@ -31,6 +33,10 @@ inline constexpr std::int16_t kPageContinues = -2;
 // each of those a cache miss for the other side.
 struct PageInfo {
   alignas(64) std::atomic<void*> thread_free{nullptr};  // Freed by others.
+  // Blocks on thread_free, or about to be pushed there: statistics subtract
+  // them from `used` without following the list. On thread_free's line,
+  // which a remote free holds exclusively anyway.
+  std::atomic<std::uint32_t> remote_count{0};
   alignas(64) void* free = nullptr;  // To allocate from; the owner's only.
   std::byte* start = nullptr;
   std::uint32_t block_size = 0;
@@ -45,10 +51,10 @@ struct PageInfo {
   // sees a value that covers it.
   std::atomic<std::uint32_t> linked_bytes{0};
   // Blocks handed out and not yet back on `free` (those on thread_free still
-  // count until the owner collects them).
+  // count until the owner collects them). Statistics read it: see OwnerStore.
   std::uint32_t used = 0;
   // kPageUnused, kPageContinues (a span's page after its first), or the
-  // class of the page's blocks.
+  // class of the page's blocks. Statistics read it: see OwnerStore.
   std::int16_t size_class = kPageUnused;
   std::uint8_t span_pages = 0;  // Pages the span covers, on its first page.
   std::uint8_t span_back = 0;   // On a page that continues a span: how far
@@ -56,6 +62,20 @@ struct PageInfo {
   PageInfo* next = nullptr;     // The owner's queue for this size class.
   PageInfo* prev = nullptr;
 };
+
+// PageInfo::used and size_class are written by the owning thread only, and
+// read by statistics on any thread (page.h, PageStatsOf). Every write is a
+// relaxed atomic store so that those reads are not data races; the owner's
+// own reads stay plain. On x86 a relaxed store is a plain store.
+template <typename T>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void OwnerStore(T& field, T value) {
+  std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
+}
+template <typename T>
+inline T SharedLoad(const T& field) {
+  return std::atomic_ref<T>(const_cast<T&>(field))
+      .load(std::memory_order_relaxed);
+}
 
 struct ChunkHeader {
   void* heap = nullptr;  // The owning thread heap; read by any freeing thread.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/planted_bug.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/sanitizer.h"
 #include "allocator/common/tunables.h"
@@ -60,7 +61,7 @@ bool MmapChunkSource::ReserveRegion() {
 
 void* MmapChunkSource::AllocateChunk() {
   SpinLockHolder hold(&lock_);
-  if (released_count_ > 0) {
+  if (released_count_ > 0 && !Planted(PlantedBug::kReleasedChunkNotReused)) {
     const std::uintptr_t released = released_[--released_count_];
     if ((released & kCommitted) != 0) --committed_released_;
     void* chunk = reinterpret_cast<void*>(released & ~kCommitted);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "allocator/common/misuse.h"
 #include "allocator/common/resident.h"
 
 namespace rusty_malloc {
@@ -48,28 +49,49 @@ HeapReport VerifyPage(const PageInfo& page, const std::byte* start) {
       counts[0] + page.used != extended || counts[1] > page.used) {
     return {"page's free and used blocks do not add up to its capacity", &page};
   }
+  if (page.remote_count.load() != counts[1]) {
+    return {"page's count of remote frees is not its remote list's length",
+            &page};
+  }
   return {};
+}
+
+void ReportCorruptFreeList(void* block) {
+  ReportMisuse("free list corrupted: a freed block was written to", block);
 }
 
 namespace {
 
-// Adds the blocks of `page`, a page in use; returns the bytes they span.
-std::size_t AddPageStats(const PageInfo& page, HeapStats& stats) {
-  std::uint32_t remote = 0;
-  for (void* b = page.thread_free.load(); b != nullptr; b = NextOf(b)) {
-    ++remote;
+// Adds the blocks of a page of class `cls` with `used` blocks handed out;
+// returns the bytes they span. The size and capacity come from the class,
+// not the descriptor: the owner may be restarting the page meanwhile, and
+// only the class and the count are written atomically.
+std::size_t AddPageStats(const PageInfo& page, int cls, std::uint32_t used,
+                         HeapStats& stats) {
+  const std::size_t block_size = ClassSize(cls);
+  const std::uint32_t capacity =
+      static_cast<std::uint32_t>(SpanPagesOf(cls) * kPageSize / block_size);
+  std::uint32_t remote = page.remote_count.load(std::memory_order_relaxed);
+  if (Planted(PlantedBug::kStatsWalkRemoteList)) {
+    // The race this function avoids: the owner takes and reuses these
+    // blocks while the walk follows their links.
+    remote = 0;
+    for (void* b = page.thread_free.load(); b != nullptr; b = NextOf(b)) {
+      ++remote;
+    }
   }
-  const std::size_t allocated = page.used - remote;
+  // Read apart from `used`, the two may disagree for a moment.
+  used -= std::min(used, remote);
+  const std::size_t allocated = std::min(used, capacity);
   stats.allocated_blocks += allocated;
-  stats.allocated_bytes += allocated * page.block_size;
-  const std::size_t free_blocks = page.capacity - allocated;
+  stats.allocated_bytes += allocated * block_size;
+  const std::size_t free_blocks = capacity - allocated;
   stats.free_blocks += free_blocks;
-  stats.free_bytes += free_blocks * page.block_size;
+  stats.free_bytes += free_blocks * block_size;
   if (free_blocks > 0) {
-    stats.largest_free_block =
-        std::max<std::size_t>(stats.largest_free_block, page.block_size);
+    stats.largest_free_block = std::max(stats.largest_free_block, block_size);
   }
-  return std::size_t{page.capacity} * page.block_size;
+  return std::size_t{capacity} * block_size;
 }
 
 }  // namespace
@@ -79,7 +101,10 @@ void AddChunkStats(const ChunkHeader& chunk, HeapStats& stats) {
   stats.resident_bytes += ResidentBytes(&chunk, kChunkSize);
   std::size_t accounted = 0;
   for (const PageInfo& page : chunk.pages) {
-    if (page.size_class >= 0) accounted += AddPageStats(page, stats);
+    const int cls = SharedLoad(page.size_class);
+    if (cls >= 0 && cls < kSizeClasses) {
+      accounted += AddPageStats(page, cls, SharedLoad(page.used), stats);
+    }
   }
   stats.overhead_bytes += kChunkSize - accounted;
 }

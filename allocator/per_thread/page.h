@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/base/optimization.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/per_thread/chunk.h"
@@ -85,13 +86,13 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
   page->block_size = static_cast<std::uint32_t>(block_size);
   page->block_magic = DivisibilityMagic(page->block_size);
   page->capacity = static_cast<std::uint32_t>(span * kPageSize / block_size);
-  page->used = 0;
+  OwnerStore(page->used, std::uint32_t{0});
   page->linked_bytes.store(0, std::memory_order_relaxed);
-  page->size_class = static_cast<std::int16_t>(cls);
+  OwnerStore(page->size_class, static_cast<std::int16_t>(cls));
   page->span_pages = static_cast<std::uint8_t>(span);
   page->free = nullptr;
   for (int k = 1; k < span; ++k) {
-    page[k].size_class = kPageContinues;
+    OwnerStore(page[k].size_class, kPageContinues);
     page[k].span_back = static_cast<std::uint8_t>(k);
   }
   LinkFreshBlocks(page);
@@ -102,29 +103,44 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
 inline void StopPage(PageInfo* page) {
   const int span = Planted(PlantedBug::kSpanLeftMarked) ? 1 : page->span_pages;
   for (int k = 1; k < span; ++k) {
-    page[k].size_class = kPageUnused;
+    OwnerStore(page[k].size_class, kPageUnused);
     page[k].span_back = 0;
   }
-  page->size_class = kPageUnused;
+  OwnerStore(page->size_class, kPageUnused);
   page->linked_bytes.store(0, std::memory_order_relaxed);
   page->free = nullptr;
 }
 
-// Moves the page's remote frees onto its free list.
+// Reports a free list whose link from `block` leads out of its page's blocks
+// (a freed block written to). Never returns.
+[[noreturn]] void ReportCorruptFreeList(void* block);
+
+// Moves the page's remote frees onto its free list. Every link is checked
+// as the local pop checks it (a block freed by another thread and then
+// written to must not lead the owner astray), and so is the count: a list
+// longer than the blocks in use loops or holds a block twice.
 inline void CollectRemoteFrees(PageInfo* page) {
   if (page->thread_free.load(std::memory_order_relaxed) == nullptr) return;
   void* list = page->thread_free.exchange(nullptr, std::memory_order_acquire);
   const std::uintptr_t key = per_thread_internal::LinkKey();
   std::uint32_t count = 0;
   void* last = nullptr;
-  for (void* b = list; b != nullptr; b = per_thread_internal::NextOf(b, key)) {
+  for (void* b = list; b != nullptr;) {
+    void* next = per_thread_internal::NextOf(b, key);
+    if (ABSL_PREDICT_FALSE((next != nullptr && !OnBlockBoundary(*page, next)) ||
+                           ++count > page->used)) {
+      ReportCorruptFreeList(b);
+    }
     last = b;
-    ++count;
+    b = next;
   }
   per_thread_internal::SetNext(last, page->free, key);
   page->free = list;
   if (Planted(PlantedBug::kCollectForgetsCount)) return;
-  page->used -= count;
+  // `used` first: statistics may read the two in between, and must then
+  // count these blocks once at most, not twice.
+  OwnerStore(page->used, page->used - count);
+  page->remote_count.fetch_sub(count, std::memory_order_relaxed);
 }
 
 // The first broken invariant of `page`, a page in use that should start at
@@ -133,7 +149,11 @@ inline void CollectRemoteFrees(PageInfo* page) {
 HeapReport VerifyPage(const PageInfo& page, const std::byte* start);
 
 // Adds the chunk to `stats`: its pages' blocks, the rest of it as overhead,
-// and its resident memory. Only while no thread allocates or frees in it.
+// and its resident memory. Safe while its owner allocates and frees in it
+// and other threads free into it: it reads only what the owner writes
+// atomically (OwnerStore) and the remote-free counts, and follows no list.
+// The chunk must stay in its heap meanwhile (ThreadHeap::AddStats holds its
+// chunk lock).
 void AddChunkStats(const ChunkHeader& chunk, HeapStats& stats);
 
 }  // namespace rusty_malloc

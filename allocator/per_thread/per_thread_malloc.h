@@ -139,7 +139,10 @@ class PerThreadMalloc {
   // first broken invariant. Only meaningful while no other thread allocates
   // or frees (e.g. after joining them).
   [[nodiscard]] HeapReport Verify();
-  // Also for quiescent moments. heap_bytes counts whole chunks.
+  // Safe beside threads that allocate and free (a monitoring thread may
+  // poll it): each heap is read under its own chunk lock, so the figures
+  // are per heap, not one instant's; once threads are quiescent they are
+  // exact. heap_bytes counts whole chunks.
   [[nodiscard]] HeapStats Stats();
   // How many thread heaps exist (live and abandoned): a measure of adoption.
   std::size_t HeapCount() { return binding_.HeapCount(); }
@@ -235,9 +238,8 @@ class PerThreadMalloc {
 
 template <ChunkSource S, MediumHeap M>
 void* PerThreadMalloc<S, M>::AllocateUnbound(int cls) {
-  ThreadHeap<S>* heap = binding_.MyHeapSlow(&source_);
-  if (heap == nullptr) return nullptr;
-  return heap->Allocate(cls);
+  return binding_.AllocateUnbound(
+      &source_, [cls](ThreadHeap<S>* heap) { return heap->Allocate(cls); });
 }
 
 template <ChunkSource S, MediumHeap M>

@@ -29,6 +29,9 @@ struct TlsSlot {
   std::uint64_t instance = 0;
   void* heap = nullptr;
   std::uint64_t tag = 0;  // The heap's tag(); free() needs only this.
+  // Set when a heap's key destructor ran on this thread: it is exiting, and
+  // a heap bound now might never be abandoned (ThreadBinding::AllocateSlow).
+  bool exiting = false;
 };
 // Defined once (thread_binding.cc) rather than inline: an inline variable is
 // a unique global symbol, which a shared library cannot keep to itself.
@@ -78,6 +81,26 @@ class ThreadBinding {
   // cannot be mapped.
   ABSL_ATTRIBUTE_NOINLINE Heap* MyHeapSlow(S* source)
       ABSL_LOCKS_EXCLUDED(lock_);
+  // `allocate(Heap*)` on the calling thread's heap, for a thread whose TLS
+  // slot does not hold it; nullptr when there is none. A thread past its
+  // key destructor (thread-specific data destructors allocating at exit)
+  // gets a heap lent for this one call instead of one bound to it: glibc
+  // runs a bounded number of destructor rounds, and a heap bound in the last
+  // would stay with the dead thread. Frees of what it allocated are remote.
+  template <typename Allocate>
+  void* AllocateUnbound(S* source, Allocate allocate)
+      ABSL_LOCKS_EXCLUDED(lock_) {
+    if (ABSL_PREDICT_FALSE(per_thread_internal::tls_slot.exiting)) {
+      if (Heap* lent = LendHeap(source)) {
+        void* block = allocate(lent);
+        GiveBack(lent);
+        return block;
+      }
+      // Its own heap is still bound (another instance's destructor ran).
+    }
+    Heap* heap = MyHeapSlow(source);
+    return heap == nullptr ? nullptr : allocate(heap);
+  }
   // The tag of the heap in the calling thread's TLS slot, whichever
   // allocator it belongs to, or 0. A chunk whose owner_tag equals it is the
   // calling thread's own: tags are never reused, so a slot left over from
@@ -137,6 +160,20 @@ class ThreadBinding {
     static_cast<ThreadBinding*>(self)->ReleaseAbandoned(false);
   }
   Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // For an exiting thread with no heap of this allocator bound: an abandoned
+  // heap taken off the list (or a new one) for one call, or nullptr when the
+  // thread still has its own (or no heap can be had: then MyHeapSlow fails
+  // too). GiveBack abandons it again.
+  ABSL_ATTRIBUTE_NOINLINE Heap* LendHeap(S* source) ABSL_LOCKS_EXCLUDED(lock_);
+  void GiveBack(Heap* heap) ABSL_LOCKS_EXCLUDED(lock_);
+  // Puts `heap` on the abandoned list.
+  void Abandon(Heap* heap, std::int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_) {
+    heap->abandoned = true;
+    heap->abandoned_ns = now;
+    heap->abandoned_next = abandoned_;
+    abandoned_ = heap;
+  }
 
   SpinLock lock_;
   // kUnbound until the first thread asks for a heap: no slot holds it, so
@@ -186,6 +223,35 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
 }
 
 template <ChunkSource S>
+ThreadHeap<S>* ThreadBinding<S>::LendHeap(S* source) {
+  if (id_.load(std::memory_order_acquire) != kUnbound &&
+      pthread_getspecific(key_) != nullptr) {
+    return nullptr;
+  }
+  Heap* heap;
+  {
+    SpinLockHolder hold(&lock_);
+    heap = abandoned_;
+    if (heap != nullptr) {
+      abandoned_ = heap->abandoned_next;
+      heap->abandoned = false;
+    } else {
+      heap = NewHeap(source);
+      if (heap == nullptr) return nullptr;
+    }
+  }
+  heap->TakeOver();
+  return heap;
+}
+
+template <ChunkSource S>
+void ThreadBinding<S>::GiveBack(Heap* heap) {
+  const std::int64_t now = CoarseNowNs();
+  SpinLockHolder hold(&lock_);
+  Abandon(heap, now);
+}
+
+template <ChunkSource S>
 ThreadHeap<S>* ThreadBinding<S>::NewHeap(S* source) {
   void* memory = mapper_(sizeof(Heap));
   if (memory == nullptr) return nullptr;
@@ -203,16 +269,15 @@ void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
   auto* heap = static_cast<Heap*>(arg);
   auto* self = static_cast<ThreadBinding*>(heap->owner);
   // No page walk here or on adoption: thread churn stays cheap. The next
-  // owner's first growth, or ReleaseAbandoned, takes back what was freed.
+  // owner's first growth, or ReleaseAbandoned, takes back what was freed,
+  // and purges what waited (a purge here would also decommit every chunk
+  // other threads released: an exit touches only its own heap's lists).
   const std::int64_t now = CoarseNowNs();
-  heap->PurgeIfDue(now);
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
   if (slot.heap == heap) slot = {};
+  slot.exiting = true;
   SpinLockHolder hold(&self->lock_);
-  heap->abandoned = true;
-  heap->abandoned_ns = now;
-  heap->abandoned_next = self->abandoned_;
-  self->abandoned_ = heap;
+  self->Abandon(heap, now);
 }
 
 template <ChunkSource S>
@@ -251,9 +316,11 @@ void ThreadBinding<S>::UnlockAfterForkInChild() {
   Heap* kept = nullptr;
   for (Heap* heap = heaps_; heap != nullptr;) {
     Heap* next = heap->registry_next;
-    Heap** list = heap == mine || heap->abandoned ? &kept : &orphans_;
+    const bool keep = heap == mine || heap->abandoned;
+    Heap** list = keep ? &kept : &orphans_;
     heap->registry_next = *list;
     *list = heap;
+    if (!keep) --heap_count_;
     heap = next;
   }
   heaps_ = kept;

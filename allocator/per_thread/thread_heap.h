@@ -13,6 +13,7 @@
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/planted_bug.h"
+#include "allocator/common/spin_lock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
@@ -58,7 +59,7 @@ class ThreadHeap {
       return nullptr;
     }
     page->free = next;
-    ++page->used;
+    OwnerStore(page->used, page->used + 1);
     per_thread_internal::ClearLink(block);
     return block;
   }
@@ -81,7 +82,8 @@ class ThreadHeap {
     void* head = page->free;
     per_thread_internal::SetNext(block, head, key_);
     page->free = block;
-    const std::uint32_t used = --page->used;
+    const std::uint32_t used = page->used - 1;
+    OwnerStore(page->used, used);
     if (ABSL_PREDICT_FALSE(head == nullptr)) return PageRefilled(page);
     // Nothing to do for the front page (a program freeing what it just
     // allocated empties it every time).
@@ -103,6 +105,9 @@ class ThreadHeap {
       page->free = block;
       return;
     }
+    // Counted before it is pushed, so the owner, which subtracts what it
+    // takes off the list, never takes the count below zero.
+    page->remote_count.fetch_add(1, std::memory_order_relaxed);
     void* head = page->thread_free.load(std::memory_order_relaxed);
     do {
       per_thread_internal::SetNext(block, head, key);
@@ -135,8 +140,9 @@ class ThreadHeap {
   // The first broken invariant of this heap's chunks, pages and queues. Only
   // while no thread allocates or frees in it.
   [[nodiscard]] HeapReport Verify() const;
-  // Adds this heap's chunks and blocks to `stats`; when Verify may be called.
-  void AddStats(HeapStats& stats) const;
+  // Adds this heap's chunks and blocks to `stats`. Any thread, at any time:
+  // see AddChunkStats for what it reads.
+  void AddStats(HeapStats& stats) const ABSL_LOCKS_EXCLUDED(chunks_lock_);
 
   ChunkHeader* chunks() const { return chunks_; }
 
@@ -197,6 +203,11 @@ class ThreadHeap {
   const std::uintptr_t key_;  // LinkKey(), at hand.
   const std::uint64_t tag_;
   PageQueue queues_[kSizeClasses];
+  // The owner links and unlinks chunks under chunks_lock_, and reads the
+  // list without it; AddStats walks it under the lock from any thread, so
+  // no chunk leaves the list while statistics read it. Taken only when the
+  // heap gains or loses a chunk.
+  mutable SpinLock chunks_lock_;
   ChunkHeader* chunks_ = nullptr;
   std::size_t chunk_count_ = 0;
   std::size_t next_collect_at_ = 0;  // NewPage's next CollectAll, in chunks.
@@ -244,10 +255,10 @@ void* ThreadHeap<S>::PopChecked(PageInfo* page) {
   void* block = page->free;
   void* next = per_thread_internal::NextOf(block, key_);
   if (next != nullptr && !OnBlockBoundary(*page, next)) {
-    ReportMisuse("free list corrupted: a freed block was written to", block);
+    ReportCorruptFreeList(block);
   }
   page->free = next;
-  ++page->used;
+  OwnerStore(page->used, page->used + 1);
   per_thread_internal::ClearLink(block);
   return block;
 }
@@ -295,7 +306,10 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
     chunk->heap = this;
     chunk->owner_tag = tag_;
     chunk->next = chunks_;
-    chunks_ = chunk;
+    {
+      SpinLockHolder hold(&chunks_lock_);
+      chunks_ = chunk;
+    }
     ++chunk_count_;
     index = 1;  // Page 0 holds the header.
   }
@@ -330,9 +344,12 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page, bool release_last) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
-  ChunkHeader** link = &chunks_;
-  while (*link != chunk) link = &(*link)->next;
-  *link = chunk->next;
+  {
+    SpinLockHolder hold(&chunks_lock_);
+    ChunkHeader** link = &chunks_;
+    while (*link != chunk) link = &(*link)->next;
+    *link = chunk->next;
+  }
   --chunk_count_;
   chunk->~ChunkHeader();
   source_->ReleaseChunk(chunk);
@@ -438,6 +455,7 @@ HeapReport ThreadHeap<S>::Verify() const {
 
 template <ChunkSource S>
 void ThreadHeap<S>::AddStats(HeapStats& stats) const {
+  SpinLockHolder hold(&chunks_lock_);
   for (const ChunkHeader* c = chunks_; c != nullptr; c = c->next) {
     AddChunkStats(*c, stats);
   }
