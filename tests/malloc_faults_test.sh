@@ -52,6 +52,7 @@ for way in "${ways[@]}"; do
   expect_ok stats-race 30
   expect_ok fork-handlers 3
   expect_ok tsd-leak
+  expect_ok kept-mapping
   if [[ ${way} != locked ]]; then
     # The locked heap keeps no per-page lists; its own checks are elsewhere.
     run remote-write

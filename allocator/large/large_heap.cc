@@ -48,6 +48,22 @@ void LargeHeap::Unmaps::Run() {
   count = 0;
 }
 
+namespace {
+
+// A kept mapping keeps whatever the program did to its block: a PROT_NONE
+// guard page, mlock, MADV_DONTFORK. The next owner gets a fresh block's
+// attributes (glibc unmaps such blocks; keeping them saves the faults).
+// False when the mapping cannot be made readable and writable.
+bool RestoreFreshAttributes(std::uintptr_t begin, std::size_t bytes) {
+  void* const at = reinterpret_cast<void*>(begin);
+  if (mprotect(at, bytes, PROT_READ | PROT_WRITE) != 0) return false;
+  madvise(at, bytes, MADV_DOFORK);
+  munlock(at, bytes);
+  return true;
+}
+
+}  // namespace
+
 void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   const std::size_t bytes = MappingBytes(size);
   if (bytes == 0) {
@@ -63,6 +79,10 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
     begin = TakeKept(bytes, &got, unmaps);
   }
   unmaps.Run();
+  if (begin != 0 && !RestoreFreshAttributes(begin, got)) {
+    munmap(reinterpret_cast<void*>(begin), got);
+    begin = 0;
+  }
   if (begin != 0 && got < bytes) {
     // Grown by the kernel: the pages it holds stay resident, so only the
     // rest fault in.

@@ -11,6 +11,9 @@
 //   tsd-leak       2,000 threads whose key destructor allocates in every
 //                  destructor round: resident memory and address space
 //                  stay bounded
+//   kept-mapping   a large block freed with a PROT_NONE page and
+//                  MADV_DONTFORK on it: the next block of its size is
+//                  readable, writable and inherited by a child
 //   remote-write   a block freed by another thread is written to; the
 //                  owner's next collection must abort with the free-list
 //                  message (the test checks it), not crash or corrupt
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -225,6 +229,38 @@ static int tsd_leak(void) {
   return 0;
 }
 
+// ---- kept-mapping --------------------------------------------------------
+
+static int kept_mapping(void) {
+  const size_t size = (size_t)1 << 20;
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  for (int round = 0; round < 4; ++round) {
+    char* block = malloc(size);
+    if (block == NULL) die("malloc failed");
+    memset(block, 1, size);
+    // A guard page inside, and no copy in children: the program's own
+    // business while it owns the block.
+    char* guard = (char*)(((uintptr_t)block + size / 2) & ~(page - 1));
+    if (mprotect(guard, page, PROT_NONE) != 0) die("mprotect failed");
+    madvise((void*)((uintptr_t)block & ~(page - 1)), size, MADV_DONTFORK);
+    free(block);
+  }
+  char* block = malloc(size);
+  if (block == NULL) die("malloc failed");
+  memset(block, 2, size);
+  const pid_t child = fork();
+  if (child == 0) _exit(block[size / 2] == 2 && block[size - 1] == 2 ? 0 : 3);
+  int status = 0;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "kept-mapping: child status %d\n", status);
+    return 1;
+  }
+  free(block);
+  printf("kept-mapping ok\n");
+  return 0;
+}
+
 // ---- remote-write --------------------------------------------------------
 
 enum { kRemoteBlocks = 4000 };
@@ -262,6 +298,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "stats-race") == 0) return stats_race();
   if (strcmp(argv[1], "fork-handlers") == 0) return fork_handlers();
   if (strcmp(argv[1], "tsd-leak") == 0) return tsd_leak();
+  if (strcmp(argv[1], "kept-mapping") == 0) return kept_mapping();
   if (strcmp(argv[1], "remote-write") == 0) return remote_write();
   die("unknown scenario");
   return 1;
