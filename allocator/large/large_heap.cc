@@ -165,6 +165,7 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
     // is the caller's: nobody else frees or resizes it.
     live_.Erase(begin);
   }
+  if (ABSL_PREDICT_FALSE(remap_hook_ != nullptr)) remap_hook_(remap_hook_arg_);
   void* moved = mremap(ptr, old_bytes, bytes, MREMAP_MAYMOVE);
   const bool ok = moved != MAP_FAILED;
   if (!ok) errno = ENOMEM;

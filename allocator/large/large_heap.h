@@ -79,6 +79,24 @@ class LargeHeap {
 
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
+  // In the child: a Reallocate another thread had in flight (its block out
+  // of the table, a slot held for it) will never finish there; its block
+  // is that thread's and stays out, its slot is freed.
+  void UnlockAfterForkInChild() ABSL_UNLOCK_FUNCTION(lock_) {
+    live_.DropReservations();
+    lock_.Unlock();
+  }
+
+  // For tests: slots held for reallocations in flight, and a function
+  // Reallocate calls while its block is out of the table.
+  std::size_t ReservedSlotsForTesting() const ABSL_LOCKS_EXCLUDED(lock_) {
+    SpinLockHolder hold(&lock_);
+    return live_.reserved();
+  }
+  void set_remap_hook_for_testing(void (*hook)(void*), void* arg) {
+    remap_hook_ = hook;
+    remap_hook_arg_ = arg;
+  }
 
  private:
   static constexpr int kCacheSlots = 64;
@@ -98,9 +116,10 @@ class LargeHeap {
   };
 
   // Takes the kept mapping that serves `bytes` best: the smallest at least
-  // that large (whole when at most twice as large; otherwise its tail goes
-  // back through `unmaps`), or failing that the largest at least half as
-  // large, for the caller to grow with mremap. Stores the length it has in
+  // that large (whole when at most kReuseWholeFactor times as large;
+  // otherwise its tail goes back through `unmaps`), or failing that the largest
+  // at least half as large, for the caller to grow with mremap. Stores the
+  // length it has in
   // `*kept_bytes`; returns 0 when there is none.
   std::uintptr_t TakeKept(std::size_t bytes, std::size_t* kept_bytes,
                           Unmaps& unmaps) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
@@ -124,6 +143,8 @@ class LargeHeap {
   Kept kept_[kCacheSlots] ABSL_GUARDED_BY(lock_) = {};
   int kept_count_ ABSL_GUARDED_BY(lock_) = 0;
   std::size_t kept_bytes_ ABSL_GUARDED_BY(lock_) = 0;
+  void (*remap_hook_)(void*) = nullptr;
+  void* remap_hook_arg_ = nullptr;
 };
 
 }  // namespace rusty_malloc

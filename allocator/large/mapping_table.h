@@ -33,6 +33,10 @@ class MappingTable {
   [[nodiscard]] bool ReserveSlot();
   // Insert into room a ReserveSlot held; cannot fail.
   void InsertReserved(std::uintptr_t begin, std::size_t bytes);
+  // Forgets every ReserveSlot's hold: in a forked child, whose only thread
+  // holds none, they belong to threads that do not exist there.
+  void DropReservations() { reserved_ = 0; }
+  [[nodiscard]] std::size_t reserved() const { return reserved_; }
 
   [[nodiscard]] std::size_t size() const { return count_; }
   // Calls visit(begin, bytes) for every mapping, in no particular order;

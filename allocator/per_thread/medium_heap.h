@@ -26,8 +26,8 @@ namespace rusty_malloc {
 // The heap PerThreadMalloc sends what no small size class serves (sizes above
 // kSmallMax, alignments above the classes'): thread-safe, with the
 // allocators' interface, and default-constructible (constexpr, for the
-// allocator to be a constinit global). LockForFork and UnlockAfterFork too
-// where PerThreadMalloc's are used.
+// allocator to be a constinit global). LockForFork, UnlockAfterFork and
+// UnlockAfterForkInChild too where PerThreadMalloc's are used.
 template <typename M>
 concept MediumHeap = std::default_initializable<M> &&
     requires(M& heap, void* ptr, const void* cptr, std::size_t n) {
@@ -126,6 +126,10 @@ class DefaultMediumHeap {
   void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     large_.UnlockAfterFork();
     contiguous_.UnlockAfterFork();
+  }
+  void UnlockAfterForkInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    large_.UnlockAfterForkInChild();
+    contiguous_.UnlockAfterForkInChild();
   }
 
   Contiguous& contiguous() { return contiguous_; }

@@ -161,7 +161,7 @@ class PerThreadMalloc {
     binding_.UnlockAfterFork();
   }
   void UnlockAfterForkInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    medium_.UnlockAfterFork();
+    medium_.UnlockAfterForkInChild();
     source_.UnlockAfterFork();
     binding_.UnlockAfterForkInChild();
   }
