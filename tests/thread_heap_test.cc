@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "allocator/common/monotonic_clock.h"
+#include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/page.h"
@@ -246,6 +248,44 @@ TEST(ThreadHeapPurgeTest, EmptyPagesGoBackAfterThePurgeDelay) {
   heap.CollectAll(/*everything=*/true);
   EXPECT_EQ(heap.chunks(), nullptr);
   ExpectIntact(heap);
+}
+
+// With a purge delay of 0, each new page after an emptied one would purge
+// (walk) the whole heap. Purges are at most one per 4 ms instead, and the
+// memory still goes back.
+TEST(ThreadHeapPurgeTest, PurgesWithNoDelayAreRateLimited) {
+  Tunables& tunables = TheTunables();
+  const std::int64_t saved = tunables.purge_delay_ns.load();
+  tunables.purge_delay_ns.store(0);
+  MmapChunkSource source;
+  ThreadHeap<MmapChunkSource> heap(&source);
+  // Two classes of the same block size per page, in turns: a purge
+  // retires the other class's emptied pages, so the next turn needs new
+  // pages, whose NewPage purges again when due.
+  const int classes[2] = {SizeClassOf(1024), SizeClassOf(2048)};
+  std::vector<void*> blocks(3 * kPageSize / 1024);
+  const auto start = std::chrono::steady_clock::now();
+  constexpr int kRounds = 500;
+  for (int round = 0; round < kRounds; ++round) {
+    const int cls = classes[round % 2];
+    const std::size_t count = 3 * kPageSize / ClassSize(cls);
+    for (std::size_t i = 0; i < count; ++i) blocks[i] = heap.Allocate(cls);
+    for (std::size_t i = 0; i < count; ++i) {
+      heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
+    }
+  }
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+  EXPECT_LE(heap.purges(), static_cast<std::uint64_t>(elapsed_ms / 4 + 2))
+      << "in " << elapsed_ms << " ms";
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  heap.PurgeIfDue(CoarseNowNs() + kMinHousekeepingIntervalNs);
+  ExpectIntact(heap);
+  for (const ChunkHeader* c = heap.chunks(); c != nullptr; c = c->next) {
+    EXPECT_EQ(c->dirty_unused, 0u);
+  }
+  tunables.purge_delay_ns.store(saved);
 }
 
 TYPED_TEST(ThreadHeapTest, VerifyNamesALostPageCount) {

@@ -53,8 +53,9 @@ inline Tunables& TheTunables() { return tunables_internal::tunables; }
 // work also hands abandoned heaps' chunks on to other threads, so it must
 // not stop with a purge delay of "never", and it takes locks, so it must not
 // run on every call with a delay of 0.
+inline constexpr std::int64_t kMinHousekeepingIntervalNs = 4'000'000;
 [[nodiscard]] inline std::int64_t HousekeepingIntervalNs() {
-  return std::clamp(PurgeDelayNs(), std::int64_t{4'000'000},
+  return std::clamp(PurgeDelayNs(), kMinHousekeepingIntervalNs,
                     kDefaultPurgeDelayNs);
 }
 [[nodiscard]] inline std::size_t RetainedBytesMax() {
