@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "allocator/common/sanitizer.h"
+#include "allocator/common/tunables.h"
 #include "allocator/contiguous/header.h"
 #include "allocator/contiguous/raw_malloc.h"
 #include "allocator/contiguous/rusty_malloc.h"
@@ -36,6 +38,7 @@
 #include "testing/expect_intact.h"
 #include "testing/patterns.h"
 #include "testing/per_thread_sources.h"
+#include "testing/resident.h"
 #include "testing/test_growers.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -519,6 +522,41 @@ TYPED_TEST(PerThreadLifecycleTest, StatsBesideCrossThreadFrees) {
   EXPECT_EQ(stats.allocated_bytes, held_bytes);
   for (std::atomic<void*>& slot : slots) heap.Deallocate(slot.load());
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+// A thread's exit touches only its own heap: even with a purge due, it
+// leaves alone the chunks other threads released, which stay committed for
+// reuse until their own delay is over (an exit used to decommit them all).
+TEST(PerThreadExitTest, ExitLeavesOtherThreadsReleasedChunksCommitted) {
+  Tunables& tunables = TheTunables();
+  const std::int64_t saved = tunables.purge_delay_ns.load();
+  constexpr std::int64_t kDelayNs = 300'000'000;
+  tunables.purge_delay_ns.store(kDelayNs);
+  auto heap = std::make_unique<PerThreadMalloc<MmapChunkSource>>();
+  std::atomic<int> step{0};
+  std::thread exiting([&] {
+    // A page emptied behind its queue's front: a purge falls due.
+    const int cls = SizeClassOf(kRequest);
+    std::vector<void*> blocks(2 * kPageSize / ClassSize(cls));
+    for (void*& b : blocks) b = heap->Allocate(kRequest);
+    for (void* b : blocks) heap->Deallocate(b);
+    step = 1;
+    while (step.load() != 2) std::this_thread::yield();
+  });
+  while (step.load() != 1) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::nanoseconds(kDelayNs) +
+                              std::chrono::milliseconds(50));
+  // Released just now: committed for another purge delay.
+  void* chunk = heap->source().AllocateChunk();
+  ASSERT_NE(chunk, nullptr);
+  std::memset(chunk, 1, kChunkSize);
+  heap->source().ReleaseChunk(chunk);
+  const std::size_t resident = ResidentPages(chunk, kChunkSize);
+  step = 2;
+  exiting.join();
+  EXPECT_GT(resident, 0u);
+  EXPECT_EQ(ResidentPages(chunk, kChunkSize), resident);
+  tunables.purge_delay_ns.store(saved);
 }
 
 // Threads allocating while ForkWhileThreadsAllocate forks.

@@ -129,7 +129,7 @@ TYPED_TEST(ThreadHeapTest, EmptyPagesRetireAndEmptyChunksGoBack) {
   // Kept for reuse until a purge.
   EXPECT_EQ(ChunkCount(heap.chunks()), chunks);
   ExpectIntact(heap);
-    // A purge retires every empty page, those at a queue's front too, and
+  // A purge retires every empty page, those at a queue's front too, and
   // gives back every empty chunk, the last one too.
   heap.Purge();
   EXPECT_EQ(ChunkCount(heap.chunks()), 0);
