@@ -50,7 +50,7 @@ for way in "${ways[@]}"; do
     linked) preload="" binary=${linked} ;;
   esac
   expect_ok stats-race 30
-  expect_ok fork-handlers 3
+  expect_ok fork-handlers 30
   expect_ok tsd-leak
   expect_ok kept-mapping
   if [[ ${way} != locked ]]; then

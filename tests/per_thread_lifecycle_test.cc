@@ -639,9 +639,17 @@ void ForkWhileThreadsAllocate(Heap& heap_ref) {
     }
   };
   std::vector<std::thread> workers;
+  std::atomic<int> bound{0};  // Workers with a heap of their own.
   for (int t = 0; t < kWorkers; ++t) {
-    workers.emplace_back(worker, static_cast<std::uint64_t>(t + 1));
+    workers.emplace_back(
+        [&](std::uint64_t seed) {
+          heap->Deallocate(heap->Allocate(16));
+          ++bound;
+          worker(seed);
+        },
+        static_cast<std::uint64_t>(t + 1));
   }
+  while (bound.load() != kWorkers) std::this_thread::yield();
   for (int f = 0; f < forks; ++f) {
     // Forks land while the workers are busy, not before they start.
     const std::uint64_t seen = progress.load();

@@ -89,6 +89,20 @@ __attribute__((constructor)) void RegisterForkHandlers() {
 
 }  // namespace rusty_malloc
 
+// A sanitizer's runtime registers fork handlers of its own as it starts,
+// before it can run instrumented code such as this, and under a sanitizer
+// the drop-in is not the process's malloc anyway: there, only the
+// constructor registers the heap's handlers.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RUSTY_MALLOC_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define RUSTY_MALLOC_UNDER_SANITIZER 1
+#endif
+#endif
+
+#ifndef RUSTY_MALLOC_UNDER_SANITIZER
 // What pthread_atfork calls, in every binary and library of the process.
 extern "C" int __register_atfork(void (*prepare)(), void (*parent)(),
                                  void (*child)(), void* dso_handle) {
@@ -98,3 +112,4 @@ extern "C" int __register_atfork(void (*prepare)(), void (*parent)(),
   rusty_malloc::RegisterHeapHandlersFirst(real);
   return real(prepare, parent, child, dso_handle);
 }
+#endif  // RUSTY_MALLOC_UNDER_SANITIZER

@@ -134,11 +134,13 @@ static void* fork_churn(void* arg) {
   return NULL;
 }
 
+enum { kForks = 20 };
+
 static int fork_handlers(void) {
   pthread_t threads[2];
   for (int i = 0; i < 2; ++i) pthread_create(&threads[i], NULL, fork_churn, 0);
   const int before = atfork_library_calls();
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < kForks; ++i) {
     const pid_t child = fork();
     if (child < 0) die("fork failed");
     if (child == 0) {
@@ -161,7 +163,7 @@ static int fork_handlers(void) {
   }
   stop_churn = 1;
   for (int i = 0; i < 2; ++i) pthread_join(threads[i], NULL);
-  if (atfork_library_calls() - before != 50) {
+  if (atfork_library_calls() - before != kForks) {
     die("the library's parent handlers did not all run");
   }
   printf("fork-handlers ok\n");
