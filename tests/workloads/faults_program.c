@@ -29,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+// The drop-in's own statistics function, where the drop-in is the malloc.
+extern void rusty_malloc_print_stats(void) __attribute__((weak));
+
 // Defined by atfork_library.c: forks whose parent handler ran.
 extern int atfork_library_calls(void);
 
@@ -94,6 +97,9 @@ static int stats_race(void) {
     if (info.uordblks > ((size_t)1 << 40)) die("mallinfo2 is garbage");
     malloc_stats();
     if (malloc_info(0, sink) != 0) die("malloc_info failed");
+    if (rusty_malloc_print_stats != NULL) rusty_malloc_print_stats();
+    // A monitor may trim too: it purges heaps no thread uses.
+    if (polls % 16 == 0) malloc_trim(0);
     ++polls;
   }
   stop_churn = 1;
@@ -149,7 +155,9 @@ static int fork_handlers(void) {
       for (size_t size = 16; size <= ((size_t)64 << 20); size *= 4) {
         char* block = malloc(size);
         if (block == NULL) _exit(2);
-        memset(block, 1, size);
+        // Its ends, not every page: the heap's working is what is tested.
+        memset(block, 1, size < 4096 ? size : 4096);
+        block[size - 1] = 1;
         free(block);
       }
       _exit(0);
