@@ -20,7 +20,8 @@ void free_aligned_sized(void* ptr, size_t align, size_t size);
 // 1 if `ptr` is a live block of the global heap, else 0.
 int rusty_malloc_owns(const void* ptr);
 
-// Writes the global heap's statistics to stderr, one line.
+// Writes the global heap's statistics to stderr, one line. Safe beside
+// allocating threads.
 void rusty_malloc_print_stats(void);
 
 // Walks the global heap: 1 if intact, else 0 after writing the broken
