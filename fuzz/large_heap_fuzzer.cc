@@ -64,6 +64,7 @@ struct Live {
   unsigned char* ptr;
   std::size_t size;
   std::uint8_t tag;
+  std::size_t usable;  // What UsableSize said when it was made.
 };
 
 // The words the model writes: both ends and one every 64 KiB.
@@ -103,13 +104,41 @@ std::size_t BlockSize(FuzzInput& in) {
   return pages * kPage * (shape % 4 == 0 ? 16 : 1) - shape % 3 * 100;
 }
 
-void Check(LargeHeap& heap, const std::vector<Live>& live) {
-  if (!heap.Verify().ok()) Require("Verify failed");
-  const HeapStats stats = heap.Stats();
-  if (stats.allocated_blocks != live.size()) {
-    Require("Stats disagrees with the model's block count");
+// Verify() after every operation; Stats() when due, since it asks the
+// kernel (mincore) about every mapping, live and kept: after every
+// operation it cost more than the operations (600 syscalls per input).
+// Due once the operations since the last Stats() reach a quarter of the
+// live blocks, so a wrong count still shows within a few operations, and
+// always when `now`.
+class Checker {
+ public:
+  void Check(LargeHeap& heap, const std::vector<Live>& live, bool now) {
+    if (!heap.Verify().ok()) Require("Verify failed");
+    if (!now && ++unchecked_ * 4 < live.size()) return;
+    unchecked_ = 0;
+    const HeapStats stats = heap.Stats();
+    if (stats.allocated_blocks != live.size()) {
+      Require("Stats disagrees with the model's block count");
+    }
+    // Live mappings are exactly the blocks' usable sizes, and the figures
+    // add up as heap_report.h says.
+    std::size_t usable = 0;
+    for (const Live& block : live) usable += block.usable;
+    if (stats.allocated_bytes != usable) {
+      Require("Stats' allocated bytes are not the blocks' usable sizes");
+    }
+    if (stats.heap_bytes != stats.allocated_bytes + stats.free_bytes ||
+        stats.committed_bytes > stats.reserved_bytes ||
+        stats.resident_bytes > stats.committed_bytes ||
+        stats.largest_free_block > stats.free_bytes ||
+        (stats.free_blocks == 0) != (stats.free_bytes == 0)) {
+      Require("Stats' figures do not add up");
+    }
   }
-}
+
+ private:
+  std::size_t unchecked_ = 0;
+};
 
 void HeapAgainstAModel(FuzzInput& in) {
   const std::uint8_t b = in.Byte();
@@ -119,6 +148,7 @@ void HeapAgainstAModel(FuzzInput& in) {
   options.purge_delay_ns = b & 0x40 ? 0 : std::int64_t{1} << 62;
   LargeHeap heap(options);
   std::vector<Live> live;
+  Checker checker;
   std::uint8_t tag = 0;
   for (int ops = 0; ops < 256 && !in.empty(); ++ops) {
     switch (in.Byte() % 6) {
@@ -129,14 +159,14 @@ void HeapAgainstAModel(FuzzInput& in) {
         auto* p = static_cast<unsigned char*>(heap.Allocate(size, &zeroed));
         if (p == nullptr) Require("allocation refused");
         tag = static_cast<std::uint8_t>(tag % 255 + 1);  // Never 0.
-        const Live block{p, size, tag};
+        const Live block{p, size, tag, heap.UsableSize(p)};
         if (reinterpret_cast<std::uintptr_t>(p) % kPage != 0) {
           Require("block not page-aligned");
         }
         // Whole pages; a reused mapping up to kReuseWholeFactor times what
         // was asked.
         const std::size_t pages = (size + kPage - 1) / kPage * kPage;
-        const std::size_t usable = heap.UsableSize(p);
+        const std::size_t usable = block.usable;
         if (usable < pages || usable > LargeHeap::kReuseWholeFactor * pages ||
             usable % kPage != 0) {
           Require("usable size is not whole pages of about the size");
@@ -167,6 +197,8 @@ void HeapAgainstAModel(FuzzInput& in) {
         block.ptr = p;
         if (!Intact(block, kept)) Require("realloc lost contents");
         block.size = size;
+        block.usable = heap.UsableSize(p);
+        if (block.usable < size) Require("realloc's block is too small");
         Fill(block);
         break;
       }
@@ -187,14 +219,14 @@ void HeapAgainstAModel(FuzzInput& in) {
         if (heap.Stats().free_bytes != 0) Require("ReleaseCached kept some");
         break;
     }
-    Check(heap, live);
+    checker.Check(heap, live, /*now=*/false);
   }
   for (const Live& block : live) {
     if (!Intact(block, block.size)) Require("block damaged");
     if (!heap.TryDeallocate(block.ptr)) Require("free refused");
   }
   live.clear();
-  Check(heap, live);
+  checker.Check(heap, live, /*now=*/true);
 }
 
 RUSTY_MALLOC_NO_COVERAGE_END

@@ -1,11 +1,20 @@
-// The drop-in's C interface and operator new/delete semantics
-// (allocator/drop_in/c_api.h and operator_new.h), instantiated on a local
-// per-thread allocator and checked against a model: glibc's errno and
-// return-value corners, alignment, usable sizes, calloc's zeroing, realloc
-// keeping contents, and no two live blocks overlapping. A local heap, because
-// the fuzzer's process runs on the sanitizer's malloc; one heap for the whole
-// run, because building a PerThreadMalloc costs more than most inputs take to
-// run.
+// The drop-in's C interface as the preload library exports it
+// (allocator/drop_in/malloc.cc): malloc, free, free_sized,
+// free_aligned_sized, calloc, realloc, reallocarray, aligned_alloc,
+// posix_memalign, memalign, valloc, pvalloc, malloc_usable_size,
+// malloc_trim, mallopt, the statistics (mallinfo2, mallinfo, malloc_stats,
+// malloc_info, rusty_malloc_print_stats) and operator new/delete. Each is
+// what malloc.cc's function does, on a local per-thread allocator instead
+// of the global one: the same templates (c_api.h, operator_new.h), the same
+// mallopt on the process's tunables, the same formatting of the same
+// Stats(). Checked against a model: glibc's errno and return-value corners,
+// alignment, usable sizes, calloc's zeroing, realloc keeping contents, no
+// two live blocks overlapping, statistics that add up and agree with the
+// model, and what malloc_trim must give back. A local heap, because the
+// fuzzer's process runs on the sanitizer's malloc; one heap for the whole
+// run, because building a PerThreadMalloc costs more than most inputs take
+// to run. (One harness rather than one per group of functions: they all act
+// on the same blocks, which one model tracks.)
 //
 // A few operations act at scale (up to thousands of blocks, a block grown
 // through many doublings), so short inputs reach whole pages, chunks and the
@@ -22,9 +31,12 @@ RUSTY_MALLOC_NO_COVERAGE_BEGIN
 RUSTY_MALLOC_NO_COVERAGE_END
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -35,8 +47,11 @@ RUSTY_MALLOC_NO_COVERAGE_END
 #include <vector>
 
 #include "allocator/common/heap_report.h"
+#include "allocator/common/tunables.h"
 #include "allocator/drop_in/c_api.h"
+#include "allocator/drop_in/mallopt.h"
 #include "allocator/drop_in/operator_new.h"
+#include "allocator/drop_in/stats_format.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/per_thread_malloc.h"
 #include "fuzz/fuzz_input.h"
@@ -154,6 +169,7 @@ struct Block {
   std::size_t align;  // What the caller asked for, as served (>= 16).
   std::uint64_t id;
   Kind kind;
+  std::size_t usable;  // malloc_usable_size when it was admitted.
 };
 
 // Patterns cover a block's first two words, its end, and one word in
@@ -180,13 +196,18 @@ std::size_t FirstDamage(const std::byte* p, std::size_t size, std::uint64_t id,
 class Model {
  public:
   Model(Heap& heap, std::pmr::memory_resource* pool)
-      : heap_(heap), ranges_(pool) {}
+      : heap_(heap),
+        ranges_(pool),
+        retained_bytes_max_(TheTunables().retained_bytes_max.load()) {}
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
   void Run(FuzzInput& in) {
     while (!in.empty() && work_ < kWorkPerInput) Step(in);
     FreeAll();
+    // mallopt's setting is the process's: the next input starts from the
+    // default, as a program does.
+    TheTunables().retained_bytes_max.store(retained_bytes_max_);
     const HeapStats stats = heap_.Stats();
     if (stats.allocated_blocks != 0) {
       Fail("blocks left allocated after freeing everything",
@@ -261,7 +282,8 @@ class Model {
       Fail("block overlaps the previous live block", size, usable);
     }
     ranges_.emplace_hint(next, p, p + usable);
-    const Block b{p, size, align, next_id_++, kind};
+    const Block b{p, size, align, next_id_++, kind, usable};
+    usable_bytes_ += usable;
     FillBlock(p, size, b.id);
     live_.push_back(b);
     // The heap and ASan touch a block's pages (poisoning, copying on
@@ -274,6 +296,7 @@ class Model {
   void Forget(std::size_t index) {
     const Block& b = live_[index];
     ranges_.erase(b.ptr);
+    usable_bytes_ -= b.usable;
     live_bytes_ -= b.size + (b.align > 16 ? b.align : 0);
     live_[index] = live_.back();
     live_.pop_back();
@@ -388,7 +411,7 @@ class Model {
     if (old != nullptr) {
       // Only this block's old range may be reused: take it out first.
       CheckContents(
-          Block{static_cast<std::byte*>(p), b.size, b.align, b.id, b.kind},
+          Block{static_cast<std::byte*>(p), b.size, b.align, b.id, b.kind, 0},
           std::min(b.size, bytes), "realloc lost contents");
       Forget(index);
     }
@@ -655,7 +678,7 @@ class Model {
       void* p = c_api::Realloc(heap_, b.ptr, bytes);
       if (p == nullptr) Fail("realloc growing a block", bytes);
       CheckContents(
-          Block{static_cast<std::byte*>(p), b.size, b.align, b.id, b.kind},
+          Block{static_cast<std::byte*>(p), b.size, b.align, b.id, b.kind, 0},
           b.size, "growing realloc lost contents");
       Forget(index);
       Admit(p, bytes, 16, Kind::kC, "realloc growing a block");
@@ -668,8 +691,226 @@ class Model {
     return in.Byte() % 4 == 0 ? NewHandler(in) : New(in);
   }
 
+  // free_sized and free_aligned_sized (C23): a C block freed with the size
+  // it was asked for, as both of malloc.cc's functions do (the size, not
+  // the alignment, decides where a block lives).
+  void FreeSized(FuzzInput& in) {
+    const std::size_t index = PickC(in);
+    if (index == SIZE_MAX) return;
+    ++work_;
+    const Block b = live_[index];
+    CheckContents(b, b.size, "block damaged before free_sized");
+    Forget(index);
+    c_api::FreeSized(heap_, b.ptr, b.size);
+  }
+
+  // The heaps' chunks: what Stats() counts beyond the medium heap.
+  std::size_t ChunkBytes(const HeapStats& stats) {
+    return stats.heap_bytes - heap_.medium().Stats().heap_bytes;
+  }
+
+  // malloc_trim: 0 or 1 (not "nothing left", as a second call may
+  // decommit the medium heap's free blocks again and say 1, as glibc's
+  // does), the live blocks intact, and the footprint oracle exactly: the
+  // fuzzer's thread has the heap's only thread heap, which the trim purged
+  // (every empty page retired, every chunk without a page in use released), so
+  // the heap keeps exactly the chunks where a live small block lies. A chunk
+  // kept empty, or a page decommitted under a live block, fails.
+  void MallocTrim(FuzzInput& in) {
+    const std::size_t pad = DecodeSize(in);
+    work_ += 8;  // A walk of every page, and the kernel's work.
+    const int result = c_api::MallocTrim(heap_, pad);
+    if (result != 0 && result != 1) {
+      Fail("malloc_trim's result", static_cast<std::size_t>(result));
+    }
+    std::vector<const void*> chunks;
+    for (const Block& b : live_) {
+      if (heap_.source().Contains(b.ptr)) chunks.push_back(ChunkOf(b.ptr));
+    }
+    std::sort(chunks.begin(), chunks.end());
+    const auto in_use = static_cast<std::size_t>(
+        std::unique(chunks.begin(), chunks.end()) - chunks.begin());
+    const std::size_t held = ChunkBytes(heap_.Stats());
+    if (held != in_use * kChunkSize) {
+      Fail("malloc_trim left chunks without a live block", held / kChunkSize,
+           in_use);
+    }
+    if (!live_.empty()) {
+      const Block& b = live_[in.Uint16() % live_.size()];
+      CheckContents(b, b.size, "malloc_trim damaged a live block");
+    }
+  }
+
+  // mallopt as malloc.cc's: M_TRIM_THRESHOLD sets the retained-memory
+  // bound (the value converted as glibc does: -1 is no bound), which the
+  // heap's chunk source and large-block cache then follow; M_CHECK_ACTION
+  // accepts the values that abort; every other parameter is refused and
+  // changes nothing. Run() restores the bound after the input.
+  void Mallopt(FuzzInput& in) {
+    static constexpr int kParams[] = {M_TRIM_THRESHOLD,
+                                      M_TRIM_THRESHOLD,
+                                      M_CHECK_ACTION,
+                                      M_MXFAST,
+                                      M_TOP_PAD,
+                                      M_MMAP_THRESHOLD,
+                                      M_MMAP_MAX,
+                                      M_PERTURB,
+                                      M_ARENA_TEST,
+                                      M_ARENA_MAX,
+                                      0,
+                                      999};
+    const int param = kParams[in.Byte() % std::size(kParams)];
+    const auto [shape, v] = in.ShapedValue(8);
+    static constexpr int kEdges[] = {-1, 0, 1, INT_MAX, INT_MIN, -4096};
+    const int value = shape < 2   ? kEdges[v % std::size(kEdges)]
+                      : shape < 5 ? static_cast<int>(v << (shape * 4))
+                                  : static_cast<int>(v);
+    Tunables& tunables = TheTunables();
+    const std::size_t before = tunables.retained_bytes_max.load();
+    const int result = ApplyMallopt(param, value, tunables) ? 1 : 0;
+    const std::size_t after = tunables.retained_bytes_max.load();
+    int expected = 0;
+    std::size_t bound = before;
+    if (param == M_TRIM_THRESHOLD) {
+      expected = 1;
+      bound = static_cast<std::size_t>(value);
+    } else if (param == M_CHECK_ACTION) {
+      expected = (value & 2) != 0 ? 1 : 0;
+    }
+    if (result != expected || after != bound) {
+      Fail("mallopt", static_cast<std::size_t>(param),
+           static_cast<std::size_t>(value));
+    }
+  }
+
+  // The statistics functions, each as malloc.cc builds it from one
+  // Stats(): the figures against the model (blocks exactly; bytes at least
+  // the live blocks' usable sizes, as block bytes include headers) and
+  // against each other (heap_report.h), then every shape malloc.cc prints,
+  // in the buffer it prints them from, read back.
+  void Statistics(FuzzInput& in) {
+    work_ += 8;
+    const HeapStats s = heap_.Stats();
+    if (s.allocated_blocks != live_.size()) {
+      Fail("Stats' block count is not the model's", s.allocated_blocks,
+           live_.size());
+    }
+    if (s.allocated_bytes < usable_bytes_) {
+      Fail("Stats' allocated bytes are below the live blocks' usable sizes",
+           s.allocated_bytes, usable_bytes_);
+    }
+    if (s.allocated_bytes + s.free_bytes + s.overhead_bytes != s.heap_bytes ||
+        s.largest_free_block > s.free_bytes ||
+        (s.free_blocks == 0) != (s.free_bytes == 0) ||
+        s.committed_bytes > s.reserved_bytes ||
+        ChunkBytes(s) > s.committed_bytes) {
+      Fail("Stats' figures do not add up", s.heap_bytes, s.committed_bytes);
+    }
+    const struct mallinfo2 info = ToMallinfo2(s);
+    if (info.arena != s.heap_bytes || info.uordblks != s.allocated_bytes ||
+        info.fordblks != s.free_bytes || info.ordblks != s.free_blocks ||
+        info.smblks != 0 || info.hblks != 0 || info.hblkhd != 0 ||
+        info.usmblks != 0 || info.fsmblks != 0 || info.keepcost != 0) {
+      Fail("mallinfo2 does not show Stats()", info.arena, s.heap_bytes);
+    }
+    const struct mallinfo narrow = ToMallinfo(info);
+    auto saturated = [](std::size_t x) {
+      return static_cast<int>(std::min<std::size_t>(x, INT_MAX));
+    };
+    if (narrow.arena != saturated(info.arena) ||
+        narrow.uordblks != saturated(info.uordblks) ||
+        narrow.fordblks != saturated(info.fordblks) ||
+        narrow.ordblks != saturated(info.ordblks)) {
+      Fail("mallinfo is not mallinfo2 saturated", info.arena);
+    }
+    // malloc.cc's WriteStats formats into 640 bytes on its stack.
+    char text[640];
+    std::size_t figures[8] = {};
+    switch (in.Byte() % 4) {
+      case 0: {  // rusty_malloc_print_stats, RUSTY_MALLOC_STATS=1.
+        CheckFormatted(FormatStatsText(s, text, sizeof(text)), text,
+                       sizeof(text));
+        const int n = std::sscanf(
+            text,
+            "rusty_malloc: heap %zu bytes, %zu blocks allocated (%zu bytes), "
+            "%zu free blocks (%zu bytes); %zu bytes reserved, %zu committed, "
+            "%zu resident\n",
+            &figures[0], &figures[1], &figures[2], &figures[3], &figures[4],
+            &figures[5], &figures[6], &figures[7]);
+        const std::size_t want[8] = {s.heap_bytes,      s.allocated_blocks,
+                                     s.allocated_bytes, s.free_blocks,
+                                     s.free_bytes,      s.reserved_bytes,
+                                     s.committed_bytes, s.resident_bytes};
+        if (n != 8 || !std::equal(figures, figures + 8, want)) {
+          Fail("rusty_malloc_print_stats' text does not read back", n);
+        }
+        break;
+      }
+      case 1: {  // RUSTY_MALLOC_STATS=json.
+        CheckFormatted(FormatStatsJson(s, text, sizeof(text)), text,
+                       sizeof(text));
+        const int n = std::sscanf(
+            text,
+            "{\"allocator\": \"rusty_malloc\", \"heap_bytes\": %zu, "
+            "\"allocated_blocks\": %zu, \"allocated_bytes\": %zu, "
+            "\"free_blocks\": %zu, \"free_bytes\": %zu",
+            &figures[0], &figures[1], &figures[2], &figures[3], &figures[4]);
+        const std::size_t want[5] = {s.heap_bytes, s.allocated_blocks,
+                                     s.allocated_bytes, s.free_blocks,
+                                     s.free_bytes};
+        if (n != 5 || !std::equal(figures, figures + 5, want)) {
+          Fail("the JSON statistics do not read back", n);
+        }
+        break;
+      }
+      case 2: {  // malloc_stats.
+        CheckFormatted(FormatGlibcMallocStats(s, text, sizeof(text)), text,
+                       sizeof(text));
+        const int n = std::sscanf(text,
+                                  "Arena 0:\nsystem bytes     = %zu\n"
+                                  "in use bytes     = %zu\n",
+                                  &figures[0], &figures[1]);
+        if (n != 2 || figures[0] != s.heap_bytes ||
+            figures[1] != s.allocated_bytes) {
+          Fail("malloc_stats' text does not read back", n);
+        }
+        break;
+      }
+      default: {  // malloc_info(0, stream).
+        char xml[2048] = {};
+        FILE* out = fmemopen(xml, sizeof(xml), "w");
+        if (out == nullptr) break;
+        const int length = WriteGlibcMallocInfo(s, out);
+        std::fclose(out);
+        char expected[96];
+        std::snprintf(expected, sizeof(expected),
+                      "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>",
+                      s.free_blocks, s.free_bytes);
+        if (length <= 0 ||
+            std::strlen(xml) != static_cast<std::size_t>(length) ||
+            std::strncmp(xml, "<malloc version=\"1\">\n", 21) != 0 ||
+            std::strstr(xml, expected) == nullptr ||
+            std::strcmp(xml + length - 10, "</malloc>\n") != 0) {
+          Fail("malloc_info's XML", static_cast<std::size_t>(length));
+        }
+        break;
+      }
+    }
+  }
+
+  // A statistics line as malloc.cc writes it: it fits the buffer whole
+  // (the writer drops what does not), NUL-terminated where the length says.
+  static void CheckFormatted(int length, const char* text, std::size_t size) {
+    if (length <= 0 || static_cast<std::size_t>(length) >= size ||
+        std::strlen(text) != static_cast<std::size_t>(length) ||
+        text[length - 1] != '\n') {
+      Fail("a statistics line does not fit malloc.cc's buffer",
+           static_cast<std::size_t>(length), size);
+    }
+  }
+
   void Step(FuzzInput& in) {
-    // What each value of the op byte picks, modulo 18 (the checked-in
+    // What each value of the op byte picks, modulo 22 (the checked-in
     // corpora rely on the mapping); malloc and free have two values each.
     static constexpr void (Model::*kOps[])(FuzzInput&) = {
         &Model::Malloc,
@@ -689,8 +930,12 @@ class Model {
         &Model::NewMaybeWithHandler,
         &Model::AllocateMany,
         &Model::FreeEveryOther,
-        &Model::ReallocGrow};
-    static_assert(std::size(kOps) == 18);
+        &Model::ReallocGrow,
+        &Model::FreeSized,
+        &Model::MallocTrim,
+        &Model::Mallopt,
+        &Model::Statistics};
+    static_assert(std::size(kOps) == 22);
     ++work_;
     (this->*kOps[in.Byte() % std::size(kOps)])(in);
   }
@@ -701,8 +946,11 @@ class Model {
   // malloc per node would cost more than the heap operation it checks.
   std::pmr::map<std::byte*, std::byte*> ranges_;
   std::size_t live_bytes_ = 0;
+  std::size_t usable_bytes_ = 0;  // The live blocks' usable sizes.
   std::uint64_t next_id_ = 0;
   std::size_t work_ = 0;
+  // The retained-memory bound before the input, which mallopt may change.
+  const std::size_t retained_bytes_max_;
 };
 
 }  // namespace

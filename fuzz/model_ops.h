@@ -12,7 +12,8 @@ namespace rusty_malloc::fuzzing {
 // Decodes the rest of `in` into allocate (size, alignment), free, realloc
 // and usable-size operations on `heap`, and into operations at scale (up to
 // 256 blocks allocated at once, every n-th block freed, then now and then
-// all free memory released, as malloc_trim does), checked by HeapModel
+// all free memory released, as malloc_trim does: a heap that checks its
+// footprint there does it in ReleaseFreeMemory), checked by HeapModel
 // (CheckWhenDue after each), then frees everything. Aborts on any failure.
 template <typename Heap>
 void RunModelOps(Heap& heap, FuzzInput& in) {

@@ -24,6 +24,8 @@ cases=(
   "kCollectForgetsCount per_thread_lifecycle_fuzzer fuzz"
   "kChunkReleasedInUse per_thread_lifecycle_fuzzer fuzz"
   "kSpanLeftMarked per_thread_malloc_fuzzer fuzz"
+  "kReleasedChunkNotReused per_thread_lifecycle_fuzzer fuzz"
+  "kStatsWalkRemoteList per_thread_lifecycle_fuzzer fuzz_tsan"
   "kCallocSkipsZeroing malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero large_heap_fuzzer fuzz"

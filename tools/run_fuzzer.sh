@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `bazel run --config=fuzz //fuzz:<harness>_run [-- libFuzzer flags]`:
-# fuzzes one harness from its checked-in corpus. New inputs go to
+# fuzzes one harness from its checked-in corpus, with the flags of
+# fuzz/<harness>.options (as tools/fuzz_continuously.sh and OSS-Fuzz run it;
+# flags given here come after them and win). New inputs go to
 # fuzz/out/<harness>/corpus (fold them in with tools/fuzz_continuously.sh);
 # crashes go to fuzz/crashes/<harness>/, where the regression test replays
 # them.
@@ -17,5 +19,12 @@ workspace=${BUILD_WORKSPACE_DIRECTORY:?run this through bazel run}
 out="${workspace}/fuzz/out/${harness}/corpus"
 crashes="${workspace}/fuzz/crashes/${harness}"
 mkdir -p "${out}" "${crashes}"
-exec "${binary}" "${dict_flag[@]}" -artifact_prefix="${crashes}/" \
-  "$@" "${out}" "${workspace}/fuzz/corpus/${harness}"
+# The same reading of the .options file as tools/common.sh's fuzz_flags.
+options=()
+if [[ -f "${workspace}/fuzz/${harness}.options" ]]; then
+  mapfile -t options < <(sed -n 's/^\([a-z_]*\) *= *\([^ ]*\) *$/-\1=\2/p' \
+    "${workspace}/fuzz/${harness}.options")
+fi
+exec "${binary}" "${options[@]}" "${dict_flag[@]}" \
+  -artifact_prefix="${crashes}/" "$@" "${out}" \
+  "${workspace}/fuzz/corpus/${harness}"
