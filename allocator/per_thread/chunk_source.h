@@ -144,7 +144,9 @@ class GrowerChunkSource {
   }
   bool Contains(const void* p) const {
     // end_ first: its acquire load makes begin_, written before it, visible.
+    // Before the first chunk, begin_ may be being written: not read then.
     const std::uintptr_t end = end_.load(std::memory_order_acquire);
+    if (end == 0) return false;
     const auto at = reinterpret_cast<std::uintptr_t>(p);
     return at >= begin_ && at < end;
   }
