@@ -273,22 +273,11 @@ if command -v valgrind >/dev/null; then
     name=${entry%%=*}
     preload=${entry#*=}
     for workload in fastpath batch16 batch256 batch1024; do
-      counts=()
-      for run_pairs in "${pairs}" $((2 * pairs)); do
-        file="${out}/callgrind.${name}.${workload}.${run_pairs}"
-        # callgrind does not replace malloc; LD_PRELOAD reaches the client.
-        LD_PRELOAD="${preload}" valgrind --tool=callgrind \
-          --callgrind-out-file="${file}" "${bench}" "${workload}" 1 "${run_pairs}" \
-          >/dev/null 2>"${file}.log" || true
-        counts+=("$(grep -m1 -E '^(summary|totals):' "${file}" 2>/dev/null |
-          awk '{print $2}' || true)")
-        rm -f "${file}" "${file}.log"
-      done
-      if [[ ! ${counts[0]} =~ ${number} || ! ${counts[1]} =~ ${number} ]]; then
+      if ! per_pair=$(instructions_per_pair "${bench}" "${preload}" \
+                        "${workload}" "${pairs}"); then
         echo "FAILED: callgrind, ${name} ${workload}"
         continue
       fi
-      per_pair=$(awk "BEGIN{printf \"%.1f\", (${counts[1]} - ${counts[0]}) / ${pairs}}")
       echo "${name},${workload},${per_pair}" >>"${out}/callgrind.csv"
       printf '%-17s %-18s %8s instructions per malloc/free pair\n' \
         "${name}" "${workload}" "${per_pair}"

@@ -60,3 +60,26 @@ fuzz_flags() {
 # with ASan stops at its first error, so libFuzzer saves the input at once
 # (otherwise the run goes on, and a heap the race corrupted may hang it).
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"
+
+# `instructions_per_pair BENCH PRELOAD WORKLOAD PAIRS`: prints the
+# instructions one malloc/free pair of tools/alloc_bench's WORKLOAD costs
+# under PRELOAD ("" for glibc's malloc), counted by callgrind: the
+# difference between runs of PAIRS and 2 * PAIRS pairs cancels start-up,
+# first touches and exit, so only the steady loop counts. Callgrind counts
+# the same for the same binary and inputs whatever else the machine does.
+# Fails (printing nothing) when a run does.
+instructions_per_pair() {
+  local bench=$1 preload=$2 workload=$3 pairs=$4
+  local counts=() run_pairs file
+  file=$(mktemp)
+  for run_pairs in "${pairs}" $((2 * pairs)); do
+    # callgrind does not replace malloc; LD_PRELOAD reaches the client.
+    LD_PRELOAD="${preload}" valgrind --tool=callgrind \
+      --callgrind-out-file="${file}" "${bench}" "${workload}" 1 \
+      "${run_pairs}" >/dev/null 2>&1 || { rm -f "${file}"; return 1; }
+    counts+=("$(grep -m1 -E '^(summary|totals):' "${file}" | awk '{print $2}')")
+  done
+  rm -f "${file}"
+  [[ ${counts[0]} =~ ^[0-9]+$ && ${counts[1]} =~ ^[0-9]+$ ]] || return 1
+  awk "BEGIN{printf \"%.1f\", (${counts[1]} - ${counts[0]}) / ${pairs}}"
+}

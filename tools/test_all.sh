@@ -3,7 +3,8 @@
 # fuzz corpora replay as regression tests) under the default toolchain (g++),
 # under clang, and under the asan, ubsan and tsan configs; builds and runs the
 # example consumer workspace; fuzzes every harness briefly; proves each
-# planted bug is found; checks the OSS-Fuzz build script; and soaks the
+# planted bug is found; holds the fast path to its instruction budget;
+# checks the OSS-Fuzz build script; and soaks the
 # LD_PRELOAD drop-in and RustyMalloc in thread and fork lifecycles.
 # Prints "tests: N passed, M failed" last; exits non-zero on any failure.
 set -uo pipefail
@@ -95,6 +96,8 @@ run_step "example consumer (depends on @rusty_malloc targets)" consumer
 run_step "fuzz every harness ${FUZZ_SECONDS:-20}s (ASan+UBSan; TSan for the concurrent ones)" \
   bash tools/fuzz_continuously.sh --no-merge "${FUZZ_SECONDS:-20}"
 run_step "planted bugs are found by the fuzzers" bash tools/check_planted_bugs.sh
+run_step "fast path within its instruction budget (callgrind)" \
+  bash tools/check_fast_path.sh
 run_step "OSS-Fuzz build.sh" bash tools/check_oss_fuzz_build.sh
 run_step "soak ${SOAK_SECONDS:-10}s (LD_PRELOAD drop-in and RustyMalloc)" bash tools/soak.sh "${SOAK_SECONDS:-10}"
 
