@@ -117,10 +117,9 @@ class LargeHeap {
 
   // Takes the kept mapping that serves `bytes` best: the smallest at least
   // that large (whole when at most kReuseWholeFactor times as large;
-  // otherwise its tail goes back through `unmaps`), or failing that the largest
-  // at least half as large, for the caller to grow with mremap. Stores the
-  // length it has in
-  // `*kept_bytes`; returns 0 when there is none.
+  // otherwise its tail goes back through `unmaps`), or failing that the
+  // largest at least half as large, for the caller to grow with mremap.
+  // Stores the length it has in `*kept_bytes`; returns 0 when there is none.
   std::uintptr_t TakeKept(std::size_t bytes, std::size_t* kept_bytes,
                           Unmaps& unmaps) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,

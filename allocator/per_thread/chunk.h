@@ -64,7 +64,7 @@ struct PageInfo {
 };
 
 // PageInfo::used and size_class are written by the owning thread only, and
-// read by statistics on any thread (page.h, PageStatsOf). Every write is a
+// read by statistics on any thread (AddChunkStats, page.h). Every write is a
 // relaxed atomic store so that those reads are not data races; the owner's
 // own reads stay plain. On x86 a relaxed store is a plain store.
 template <typename T>

@@ -30,7 +30,7 @@ struct TlsSlot {
   void* heap = nullptr;
   std::uint64_t tag = 0;  // The heap's tag(); free() needs only this.
   // Set when a heap's key destructor ran on this thread: it is exiting, and
-  // a heap bound now might never be abandoned (ThreadBinding::AllocateSlow).
+  // a heap bound now might never be abandoned (ThreadBinding::AllocateUnbound).
   bool exiting = false;
 };
 // Defined once (thread_binding.cc) rather than inline: an inline variable is
@@ -160,6 +160,18 @@ class ThreadBinding {
     static_cast<ThreadBinding*>(self)->ReleaseAbandoned(false);
   }
   Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // An abandoned heap taken off its list (`*adopted` set: the caller calls
+  // its TakeOver once the lock is dropped), else a new one; nullptr when
+  // none can be mapped.
+  Heap* AdoptOrMake(S* source, bool* adopted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_) {
+    Heap* heap = abandoned_;
+    if (heap == nullptr) return NewHeap(source);
+    abandoned_ = heap->abandoned_next;
+    heap->abandoned = false;
+    *adopted = true;
+    return heap;
+  }
   // For an exiting thread with no heap of this allocator bound: an abandoned
   // heap taken off the list (or a new one) for one call, or nullptr when the
   // thread still has its own (or no heap can be had: then MyHeapSlow fails
@@ -205,13 +217,7 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
     } else {
       heap = static_cast<Heap*>(pthread_getspecific(key_));
     }
-    if (heap == nullptr && abandoned_ != nullptr) {
-      heap = abandoned_;
-      abandoned_ = heap->abandoned_next;
-      heap->abandoned = false;
-      adopted = true;
-    }
-    if (heap == nullptr) heap = NewHeap(source);
+    if (heap == nullptr) heap = AdoptOrMake(source, &adopted);
     if (heap == nullptr) return nullptr;
   }
   // Set the cache first: pthread_setspecific may itself call malloc.
@@ -229,18 +235,12 @@ ThreadHeap<S>* ThreadBinding<S>::LendHeap(S* source) {
     return nullptr;
   }
   Heap* heap;
+  bool adopted = false;
   {
     SpinLockHolder hold(&lock_);
-    heap = abandoned_;
-    if (heap != nullptr) {
-      abandoned_ = heap->abandoned_next;
-      heap->abandoned = false;
-    } else {
-      heap = NewHeap(source);
-      if (heap == nullptr) return nullptr;
-    }
+    heap = AdoptOrMake(source, &adopted);
   }
-  heap->TakeOver();
+  if (heap != nullptr && adopted) heap->TakeOver();
   return heap;
 }
 
