@@ -4,6 +4,7 @@
 // taking over each other's heaps, fork() while threads allocate. Plus the
 // interior-pointer checks of every allocator's free().
 
+#include <pthread.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/per_thread_malloc.h"
 #include "allocator/per_thread/size_classes.h"
+#include "allocator/per_thread/thread_binding.h"
 #include "gtest/gtest.h"
 #include "testing/expect_intact.h"
 #include "testing/patterns.h"
@@ -527,6 +529,47 @@ TYPED_TEST(PerThreadLifecycleTest, StatsBesideCrossThreadFrees) {
 // A thread's exit touches only its own heap: even with a purge due, it
 // leaves alone the chunks other threads released, which stay committed for
 // reuse until their own delay is over (an exit used to decommit them all).
+// Two allocators, and a key of the program's between theirs: at thread exit
+// the first allocator's destructor marks the thread exiting, then the
+// program's destructor allocates from the second, whose own heap is still
+// bound. Binding it must keep the mark, or the first allocator would bind a
+// heap to the dead thread again instead of lending one.
+struct ExitingProbe {
+  PerThreadMalloc<MmapChunkSource>* second;
+  bool exiting_after_binding = false;
+  bool ran = false;
+};
+
+void AllocateFromSecondAtExit(void* arg) {
+  auto* probe = static_cast<ExitingProbe*>(arg);
+  void* block = probe->second->Allocate(16);
+  probe->exiting_after_binding = per_thread_internal::tls_slot.exiting;
+  probe->second->Deallocate(block);
+  probe->ran = true;
+}
+
+TEST(PerThreadExitTest, ExitingMarkSurvivesBindingAnotherAllocatorsHeap) {
+  auto first = std::make_unique<PerThreadMalloc<MmapChunkSource>>();
+  auto second = std::make_unique<PerThreadMalloc<MmapChunkSource>>();
+  // Keys in this order, so their destructors run in it: glibc takes the
+  // lowest free key and runs destructors by key.
+  first->Deallocate(first->Allocate(16));
+  pthread_key_t key;
+  ASSERT_EQ(pthread_key_create(&key, &AllocateFromSecondAtExit), 0);
+  second->Deallocate(second->Allocate(16));
+  ExitingProbe probe{second.get()};
+  std::thread([&] {
+    // The TLS slot ends holding the first's heap, which its destructor
+    // clears: the second's is found again through its key, and bound.
+    second->Deallocate(second->Allocate(16));
+    first->Deallocate(first->Allocate(16));
+    pthread_setspecific(key, &probe);
+  }).join();
+  pthread_key_delete(key);
+  ASSERT_TRUE(probe.ran);
+  EXPECT_TRUE(probe.exiting_after_binding);
+}
+
 TEST(PerThreadExitTest, ExitLeavesOtherThreadsReleasedChunksCommitted) {
   Tunables& tunables = TheTunables();
   const std::int64_t saved = tunables.purge_delay_ns.load();

@@ -220,9 +220,11 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
     if (heap == nullptr) heap = AdoptOrMake(source, &adopted);
     if (heap == nullptr) return nullptr;
   }
-  // Set the cache first: pthread_setspecific may itself call malloc.
-  per_thread_internal::tls_slot = {id_.load(std::memory_order_relaxed), heap,
-                                   heap->tag()};
+  // Set the cache first: pthread_setspecific may itself call malloc. An
+  // exiting thread stays marked so (another allocator's heap of it may be
+  // bound here while this one's destructor has already run).
+  per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
+  slot = {id_.load(std::memory_order_relaxed), heap, heap->tag(), slot.exiting};
   pthread_setspecific(key_, heap);
   if (adopted) heap->TakeOver();
   return heap;
