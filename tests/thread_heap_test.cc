@@ -76,7 +76,7 @@ TYPED_TEST(ThreadHeapTest, AllocatesBlocksOfTheClassFromItsOwnChunks) {
   EXPECT_EQ(PageOf(a)->block_size, ClassSize(cls));
   EXPECT_EQ(static_cast<char*>(b) - static_cast<char*>(a),
             static_cast<std::ptrdiff_t>(ClassSize(cls)));
-  EXPECT_EQ(PageOf(a)->used, 2u);
+  EXPECT_EQ(InUse(PageOf(a)->used), 2u);
   heap.FreeLocal(PageOf(b), b);
   EXPECT_EQ(heap.Allocate(cls), b);  // LIFO.
   ExpectIntact(heap);
@@ -110,7 +110,7 @@ TYPED_TEST(ThreadHeapTest, RemoteFreesComeBackWhenThePageRunsDry) {
     Heap::FreeRemote(page, a);
     Heap::FreeRemote(page, b);
   }).join();
-  EXPECT_EQ(page->used, 2u);  // Not collected yet.
+  EXPECT_EQ(InUse(page->used), 2u);  // Not collected yet.
   ExpectIntact(heap);
   void* c = heap.Allocate(cls);
   EXPECT_TRUE(c == a || c == b);  // Same page: nothing new was mapped.
@@ -344,6 +344,33 @@ TEST(PageQueueTest, PushesAtBothEndsAndUnlinksAnywhere) {
   EXPECT_EQ(queue.head(), nullptr);
   queue.PushBack(&c);
   EXPECT_EQ(Pages(queue), (std::vector<const PageInfo*>{&c}));
+}
+
+// Only the front page carries the bias, whatever moved it there; an empty
+// queue's front has no block for malloc's fast path to take.
+TEST(PageQueueTest, TheFrontPageAloneCarriesTheBias) {
+  PageInfo a, b, c;
+  PageQueue queue;
+  EXPECT_EQ(queue.front()->free, nullptr);
+  auto biased = [&] {
+    std::vector<const PageInfo*> pages;
+    for (const PageInfo* p : {&a, &b, &c}) {
+      if (p->used >= kFrontBias) pages.push_back(p);
+      EXPECT_EQ(InUse(p->used), 0u);
+    }
+    return pages;
+  };
+  queue.PushBack(&a);
+  EXPECT_EQ(biased(), (std::vector<const PageInfo*>{&a}));
+  queue.PushFront(&b);
+  queue.PushBack(&c);
+  EXPECT_EQ(biased(), (std::vector<const PageInfo*>{&b}));
+  queue.Unlink(&b);
+  EXPECT_EQ(biased(), (std::vector<const PageInfo*>{&a}));
+  queue.Unlink(&c);
+  queue.Unlink(&a);
+  EXPECT_TRUE(biased().empty());
+  EXPECT_EQ(queue.front()->free, nullptr);
 }
 
 TEST(PageQueueTest, MovesAPageBehindTheHead) {

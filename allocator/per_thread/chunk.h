@@ -51,7 +51,10 @@ struct PageInfo {
   // sees a value that covers it.
   std::atomic<std::uint32_t> linked_bytes{0};
   // Blocks handed out and not yet back on `free` (those on thread_free still
-  // count until the owner collects them). Statistics read it: see OwnerStore.
+  // count until the owner collects them), plus kFrontBias while the page is
+  // at its queue's front: a free that empties the front page (a program
+  // freeing what it just allocated) then finds no zero, and needs no
+  // second test. InUse() strips it. Statistics read it: see OwnerStore.
   std::uint32_t used = 0;
   // kPageUnused, kPageContinues (a span's page after its first), or the
   // class of the page's blocks. Statistics read it: see OwnerStore.
@@ -62,6 +65,12 @@ struct PageInfo {
   PageInfo* next = nullptr;     // The owner's queue for this size class.
   PageInfo* prev = nullptr;
 };
+
+inline constexpr std::uint32_t kFrontBias = std::uint32_t{1} << 31;
+// The blocks a PageInfo::used value counts.
+inline constexpr std::uint32_t InUse(std::uint32_t used) {
+  return used & (kFrontBias - 1);
+}
 
 // PageInfo::used and size_class are written by the owning thread only, and
 // read by statistics on any thread (AddChunkStats, page.h). Every write is a

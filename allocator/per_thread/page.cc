@@ -46,7 +46,8 @@ HeapReport VerifyPage(const PageInfo& page, const std::byte* start) {
   const std::uint32_t linked = page.linked_bytes.load();
   const std::uint32_t extended = linked / page.block_size;
   if (linked % page.block_size != 0 || extended > page.capacity ||
-      counts[0] + page.used != extended || counts[1] > page.used) {
+      counts[0] + InUse(page.used) != extended ||
+      counts[1] > InUse(page.used)) {
     return {"page's free and used blocks do not add up to its capacity", &page};
   }
   if (page.remote_count.load() != counts[1]) {
@@ -103,7 +104,7 @@ void AddChunkStats(const ChunkHeader& chunk, HeapStats& stats) {
   for (const PageInfo& page : chunk.pages) {
     const int cls = SharedLoad(page.size_class);
     if (cls >= 0 && cls < kSizeClasses) {
-      accounted += AddPageStats(page, cls, SharedLoad(page.used), stats);
+      accounted += AddPageStats(page, cls, InUse(SharedLoad(page.used)), stats);
     }
   }
   stats.overhead_bytes += kChunkSize - accounted;

@@ -128,7 +128,7 @@ inline void CollectRemoteFrees(PageInfo* page) {
   for (void* b = list; b != nullptr;) {
     void* next = per_thread_internal::NextOf(b, key);
     if (ABSL_PREDICT_FALSE((next != nullptr && !OnBlockBoundary(*page, next)) ||
-                           ++count > page->used)) {
+                           ++count > InUse(page->used))) {
       ReportCorruptFreeList(b);
     }
     last = b;

@@ -81,10 +81,13 @@ class PerThreadMalloc {
   }
 
   // Every slow case leaves by a tail call, so the fast path saves no
-  // registers.
+  // registers. A pointer into the chunk the thread last freed into locally
+  // (ThreadBinding::InLocalChunk) is known to be in a chunk of this
+  // allocator and of the thread's own heap: only the block boundary and a
+  // double free are left to check.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Deallocate(void* ptr) {
-    if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
-      return DeallocateOther(ptr);
+    if (ABSL_PREDICT_FALSE(!binding_.InLocalChunk(ptr))) {
+      return DeallocateElsewhere(ptr);
     }
     // The page's start and linked_bytes are loaded once, for both checks.
     PageInfo* page = PageOf(ptr);
@@ -98,7 +101,7 @@ class PerThreadMalloc {
     if (ABSL_PREDICT_FALSE(!OnBlockBoundary(*page, ptr, start, linked))) {
       return DeallocateInSpan(ptr);
     }
-    FreeBlock(page, ptr, start, linked);
+    ThreadBinding<S>::SlotHeapUnchecked()->FreeLocal(page, ptr, start, linked);
   }
   // Deallocate(ptr) for a block allocated with `size` (sized delete,
   // free_sized): a size above kSmallMax names a medium or large block, which
@@ -187,6 +190,21 @@ class PerThreadMalloc {
   ABSL_ATTRIBUTE_NOINLINE void* AllocateUnbound(int cls);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateOther(std::size_t size,
                                               std::size_t align);
+  // Deallocate for a pointer outside the thread's cached chunk: a chunk
+  // lookup, then the same checks, and a local free caches the chunk.
+  ABSL_ATTRIBUTE_NOINLINE void DeallocateElsewhere(void* ptr) {
+    if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
+      return DeallocateOther(ptr);
+    }
+    PageInfo* page = CheckedSmallBlock(ptr);
+    const ChunkHeader* chunk = ChunkOf(ptr);
+    if (chunk->owner_tag != ThreadBinding<S>::SlotTag()) {
+      return ThreadHeap<S>::FreeRemote(page, ptr);
+    }
+    // The slot's heap owns the chunk, so the slot is this allocator's.
+    binding_.CacheLocalChunk(chunk);
+    static_cast<ThreadHeap<S>*>(chunk->heap)->FreeLocal(page, ptr);
+  }
   // Out of line so that the medium and large heaps' code does not crowd
   // free's fast path.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) {

@@ -4,14 +4,6 @@
 
 namespace rusty_malloc {
 
-namespace per_thread_internal {
-
-constinit thread_local TlsSlot tls_slot
-    __attribute__((tls_model("initial-exec")));
-constinit std::atomic<std::uint64_t> next_instance{0};
-
-}  // namespace per_thread_internal
-
 void* MapHeapMemory(std::size_t bytes) {
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -17,29 +17,9 @@
 #include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/thread_heap.h"
+#include "allocator/per_thread/tls_slot.h"
 
 namespace rusty_malloc {
-
-namespace per_thread_internal {
-
-// The calling thread's heap of the allocator it used last. One slot for all
-// instances keeps the fast path to one TLS load and one compare; a thread
-// switching between instances finds its heap through pthread_getspecific.
-struct TlsSlot {
-  std::uint64_t instance = 0;
-  void* heap = nullptr;
-  std::uint64_t tag = 0;  // The heap's tag(); free() needs only this.
-  // Set when a heap's key destructor ran on this thread: it is exiting, and
-  // a heap bound now might never be abandoned (ThreadBinding::AllocateUnbound).
-  bool exiting = false;
-};
-// Defined once (thread_binding.cc) rather than inline: an inline variable is
-// a unique global symbol, which a shared library cannot keep to itself.
-extern constinit thread_local TlsSlot tls_slot
-    __attribute__((tls_model("initial-exec")));
-extern constinit std::atomic<std::uint64_t> next_instance;
-
-}  // namespace per_thread_internal
 
 // Where thread heaps' own memory comes from: `bytes` of zeroed memory
 // straight from the OS (malloc's bookkeeping cannot come from malloc), or
@@ -100,6 +80,27 @@ class ThreadBinding {
     }
     Heap* heap = MyHeapSlow(source);
     return heap == nullptr ? nullptr : allocate(heap);
+  }
+  // Whether `p` lies in the chunk of the calling thread's own heap that its
+  // TLS slot caches for this allocator (TlsSlot::local_chunk).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool InLocalChunk(const void* p) const {
+    return per_thread_internal::LocalChunkKey(
+               p, id_.load(std::memory_order_relaxed)) ==
+           per_thread_internal::tls_slot.local_chunk;
+  }
+  // Caches `chunk`, a chunk of the heap in the calling thread's TLS slot,
+  // which must be this allocator's.
+  void CacheLocalChunk(const void* chunk) {
+    const std::uint64_t id = id_.load(std::memory_order_relaxed);
+    if (id < kChunkSize) {
+      per_thread_internal::tls_slot.local_chunk =
+          per_thread_internal::LocalChunkKey(chunk, id);
+    }
+  }
+  // The heap in the calling thread's TLS slot, which InLocalChunk or a
+  // matching SlotTag showed to be this allocator's.
+  static Heap* SlotHeapUnchecked() {
+    return static_cast<Heap*>(per_thread_internal::tls_slot.heap);
   }
   // The tag of the heap in the calling thread's TLS slot, whichever
   // allocator it belongs to, or 0. A chunk whose owner_tag equals it is the
@@ -224,7 +225,8 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
   // exiting thread stays marked so (another allocator's heap of it may be
   // bound here while this one's destructor has already run).
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
-  slot = {id_.load(std::memory_order_relaxed), heap, heap->tag(), slot.exiting};
+  slot = {id_.load(std::memory_order_relaxed), heap, heap->tag(), 0,
+          slot.exiting};
   pthread_setspecific(key_, heap);
   if (adopted) heap->TakeOver();
   return heap;

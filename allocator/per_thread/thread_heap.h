@@ -21,6 +21,7 @@
 #include "allocator/per_thread/page.h"
 #include "allocator/per_thread/page_queue.h"
 #include "allocator/per_thread/size_classes.h"
+#include "allocator/per_thread/tls_slot.h"
 
 namespace rusty_malloc {
 
@@ -46,8 +47,7 @@ class ThreadHeap {
   // lock, no atomic operation; nullptr (and nothing done) when it takes
   // more than that.
   [[nodiscard]] ABSL_ATTRIBUTE_ALWAYS_INLINE void* TryAllocateFast(int cls) {
-    PageInfo* page = queues_[cls].head();
-    if (ABSL_PREDICT_FALSE(page == nullptr)) return nullptr;
+    PageInfo* page = queues_[cls].front();
     void* block = page->free;
     if (ABSL_PREDICT_FALSE(block == nullptr)) return nullptr;
     void* next = per_thread_internal::NextOf(block, key_);
@@ -85,11 +85,8 @@ class ThreadHeap {
     const std::uint32_t used = page->used - 1;
     OwnerStore(page->used, used);
     if (ABSL_PREDICT_FALSE(head == nullptr)) return PageRefilled(page);
-    // Nothing to do for the front page (a program freeing what it just
-    // allocated empties it every time).
-    if (ABSL_PREDICT_FALSE(used == 0) && page != QueueOf(page).head()) {
-      return PageEmptied();
-    }
+    // Never the front page: its kFrontBias keeps `used` above zero.
+    if (ABSL_PREDICT_FALSE(used == 0)) return PageEmptied();
   }
 
   // Unique for the process's life (ChunkHeader::owner_tag).
@@ -362,6 +359,7 @@ void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
     *link = chunk->next;
   }
   --chunk_count_;
+  per_thread_internal::ForgetLocalChunk(chunk);
   chunk->~ChunkHeader();
   source_->ReleaseChunk(chunk);
 }
@@ -377,7 +375,8 @@ void ThreadHeap<S>::CollectAll(bool everything) {
       CollectRemoteFrees(page);
       // Retiring the chunk's last page in use releases the chunk, and with
       // it the page array this loop walks: stop there.
-      if (page->used == 0 && (everything || page != QueueOf(page).head()) &&
+      if (InUse(page->used) == 0 &&
+          (everything || page != QueueOf(page).head()) &&
           RetirePage(page, everything) &&
           !Planted(PlantedBug::kCollectAllWalksReleasedChunk)) {
         break;
@@ -456,6 +455,9 @@ HeapReport ThreadHeap<S>::Verify() const {
     for (const PageInfo* p = queues_[cls].head(); p != nullptr; p = p->next) {
       if (p->size_class != cls || ++queued > pages_seen) {
         return {"page queue holds a page of another class, or loops", p};
+      }
+      if ((p->used >= kFrontBias) != (p == queues_[cls].head())) {
+        return {"page's front bias does not match its place in its queue", p};
       }
     }
   }
