@@ -83,3 +83,25 @@ instructions_per_pair() {
   [[ ${counts[0]} =~ ^[0-9]+$ && ${counts[1]} =~ ^[0-9]+$ ]] || return 1
   awk "BEGIN{printf \"%.1f\", (${counts[1]} - ${counts[0]}) / ${pairs}}"
 }
+
+# `fast_path_listing LIBRARY`: the compiled malloc, free, operator new and
+# operator delete of LIBRARY, as objdump disassembles them, with what moves
+# when unrelated code changes taken out: addresses, rip-relative offsets,
+# large displacements (fields deep in the global heap object, placed by
+# the layout of members the fast paths never read) and the padding after
+# each function. What is left are the instructions and the symbols they
+# reach, which change when the fast paths' code does.
+fast_path_listing() {
+  local library=$1 symbol
+  for symbol in malloc free _Znwm _ZdlPv; do
+    echo "${symbol}:"
+    objdump -d --no-show-raw-insn --no-addresses "${library}" 2>/dev/null |
+      awk -v want="<${symbol}>:" '$0 == want {on = 1; next} on && /^$/ {exit} on' |
+      sed -E -e 's/^[[:space:]]+//' \
+        -e 's/-?0x[0-9a-f]+\(%rip\)/X(%rip)/g' \
+        -e 's/0x[0-9a-f]{4,}\(/OFFSET(/g' \
+        -e 's/[[:space:]]+#.*<([^>+]+)(\+0x[0-9a-f]+)?>$/  # \1/' \
+        -e 's/^(j[a-z]+|call)[[:space:]]+[0-9a-f]+ </\1 </' |
+      grep -vE '^(nop|data16|xchg +%ax,%ax|cs nop|\.\.\.)'
+  done
+}

@@ -24,9 +24,11 @@
 
 namespace rusty_malloc::c_api {
 
+// The size first: malloc's fast path then reaches this with its argument
+// where it came in.
 template <typename Heap>
 [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE void* AllocateOrNoMemorySlow(
-    Heap& heap, std::size_t size, std::size_t align) {
+    std::size_t size, std::size_t align, Heap& heap) {
   void* p = heap.Allocate(size, align);
   if (ABSL_PREDICT_FALSE(p == nullptr)) FailNoMemory(size);
   return p;
@@ -49,7 +51,7 @@ template <typename Heap>
 [[nodiscard]] inline void* AllocateOrNoMemory(Heap& heap, std::size_t size,
                                               std::size_t align) {
   if (void* p = TryAllocateFast(heap, size, align)) return p;
-  return AllocateOrNoMemorySlow(heap, size, align);
+  return AllocateOrNoMemorySlow(size, align, heap);
 }
 
 // memalign and the functions defined through it.

@@ -101,7 +101,9 @@ class PerThreadMalloc {
     if (ABSL_PREDICT_FALSE(!OnBlockBoundary(*page, ptr, start, linked))) {
       return DeallocateInSpan(ptr);
     }
-    ThreadBinding<S>::SlotHeapUnchecked()->FreeLocal(page, ptr, start, linked);
+    // The slot is this allocator's and holds the key.
+    ThreadHeap<S>::FreeLocal(page, ptr, start, linked,
+                             per_thread_internal::tls_slot.key);
   }
   // Deallocate(ptr) for a block allocated with `size` (sized delete,
   // free_sized): a size above kSmallMax names a medium or large block, which
@@ -203,7 +205,7 @@ class PerThreadMalloc {
     }
     // The slot's heap owns the chunk, so the slot is this allocator's.
     binding_.CacheLocalChunk(chunk);
-    static_cast<ThreadHeap<S>*>(chunk->heap)->FreeLocal(page, ptr);
+    ThreadHeap<S>::FreeLocal(page, ptr);
   }
   // Out of line so that the medium and large heaps' code does not crowd
   // free's fast path.
@@ -227,8 +229,8 @@ class PerThreadMalloc {
     if (ABSL_PREDICT_FALSE(chunk->owner_tag != ThreadBinding<S>::SlotTag())) {
       return ThreadHeap<S>::FreeRemote(page, ptr);
     }
-    static_cast<ThreadHeap<S>*>(chunk->heap)
-        ->FreeLocal(page, ptr, start, linked);
+    ThreadHeap<S>::FreeLocal(page, ptr, start, linked,
+                             per_thread_internal::LinkKey());
   }
   // The medium and large paths are slow anyway: they also give back what
   // waited a purge delay, in the calling thread's heap, in heaps no thread

@@ -97,11 +97,6 @@ class ThreadBinding {
           per_thread_internal::LocalChunkKey(chunk, id);
     }
   }
-  // The heap in the calling thread's TLS slot, which InLocalChunk or a
-  // matching SlotTag showed to be this allocator's.
-  static Heap* SlotHeapUnchecked() {
-    return static_cast<Heap*>(per_thread_internal::tls_slot.heap);
-  }
   // The tag of the heap in the calling thread's TLS slot, whichever
   // allocator it belongs to, or 0. A chunk whose owner_tag equals it is the
   // calling thread's own: tags are never reused, so a slot left over from
@@ -225,8 +220,8 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
   // exiting thread stays marked so (another allocator's heap of it may be
   // bound here while this one's destructor has already run).
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
-  slot = {id_.load(std::memory_order_relaxed), heap, heap->tag(), 0,
-          slot.exiting};
+  slot = {id_.load(std::memory_order_relaxed), heap,        heap->tag(), 0,
+          per_thread_internal::LinkKey(),      slot.exiting};
   pthread_setspecific(key_, heap);
   if (adopted) heap->TakeOver();
   return heap;

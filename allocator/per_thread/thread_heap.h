@@ -59,34 +59,42 @@ class ThreadHeap {
       return nullptr;
     }
     page->free = next;
-    OwnerStore(page->used, page->used + 1);
+    OwnerAdd(page->used, 1);
     per_thread_internal::ClearLink(block);
     return block;
   }
 
-  // Frees `block` of `page`, a page of this heap, on the owning thread.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeLocal(PageInfo* page, void* block) {
+  // Frees `block` of `page`, a page of the calling thread's own heap.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static void FreeLocal(PageInfo* page,
+                                                     void* block) {
     FreeLocal(page, block, reinterpret_cast<std::uintptr_t>(page->start),
-              page->linked_bytes.load(std::memory_order_relaxed));
+              page->linked_bytes.load(std::memory_order_relaxed),
+              per_thread_internal::LinkKey());
   }
-  // The same, with the page's start and linked_bytes already loaded.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeLocal(PageInfo* page, void* block,
-                                              std::uintptr_t start,
-                                              std::uint32_t linked) {
+  // The same, with the page's start and linked_bytes already loaded, and
+  // LinkKey() as `key`. Static, so that the heap is loaded (from the chunk)
+  // only on the rare paths.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static void FreeLocal(PageInfo* page,
+                                                     void* block,
+                                                     std::uintptr_t start,
+                                                     std::uint32_t linked,
+                                                     std::uintptr_t key) {
     // A link to the end of a list or to a block of the page: already free.
     const std::uintptr_t old = reinterpret_cast<std::uintptr_t>(
-        per_thread_internal::NextOf(block, key_));
+        per_thread_internal::NextOf(block, key));
     if (ABSL_PREDICT_FALSE(old - start < linked || old == 0)) {
       ReportDoubleFree(block);
     }
     void* head = page->free;
-    per_thread_internal::SetNext(block, head, key_);
+    per_thread_internal::SetNext(block, head, key);
     page->free = block;
-    const std::uint32_t used = page->used - 1;
-    OwnerStore(page->used, used);
-    if (ABSL_PREDICT_FALSE(head == nullptr)) return PageRefilled(page);
+    if (ABSL_PREDICT_FALSE(head == nullptr)) {
+      return HeapOf(page)->PageRefilled(page);
+    }
     // Never the front page: its kFrontBias keeps `used` above zero.
-    if (ABSL_PREDICT_FALSE(used == 0)) return PageEmptied();
+    if (ABSL_PREDICT_FALSE(OwnerAdd(page->used, -1u))) {
+      return HeapOf(page)->PageEmptied();
+    }
   }
 
   // Unique for the process's life (ChunkHeader::owner_tag).
@@ -165,6 +173,9 @@ class ThreadHeap {
   static constexpr int kScanLimit = 8;
 
   PageQueue& QueueOf(const PageInfo* page) { return queues_[page->size_class]; }
+  static ThreadHeap* HeapOf(const PageInfo* page) {
+    return static_cast<ThreadHeap*>(ChunkOf(page)->heap);
+  }
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls);
   static std::uintptr_t FirstUse() {
     per_thread_internal::InitLinkKey();
@@ -180,11 +191,12 @@ class ThreadHeap {
       void* block) {
     ReportMisuse("double free, or use of a freed block", block);
   }
-  // FreeLocal's rarer cases. A page that was full goes behind its queue's
-  // front, for the next slow path to find. An emptied page behind the front
-  // stays in its queue for reuse (a program that frees a batch tends to
-  // allocate the same sizes again); the next purge, or a NewPage that finds
-  // no room, retires the empty pages.
+  // FreeLocal's rarer cases. A page that was full (its count not yet
+  // lowered for the block freed) goes behind its queue's front, for the next
+  // slow path to find. An emptied page behind the front stays in its queue for
+  // reuse (a program that frees a batch tends to allocate the same sizes
+  // again); the next purge, or a NewPage that finds no room, retires the empty
+  // pages.
   ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page);
   ABSL_ATTRIBUTE_NOINLINE void PageEmptied();
   PageInfo* NewPage(int cls);
@@ -266,13 +278,14 @@ void* ThreadHeap<S>::PopChecked(PageInfo* page) {
     ReportCorruptFreeList(block);
   }
   page->free = next;
-  OwnerStore(page->used, page->used + 1);
+  OwnerAdd(page->used, 1);
   per_thread_internal::ClearLink(block);
   return block;
 }
 
 template <ChunkSource S>
 void ThreadHeap<S>::PageRefilled(PageInfo* page) {
+  OwnerAdd(page->used, -1u);
   PageQueue& queue = QueueOf(page);
   if (page == queue.head()) return;
   if (page->used == 0) PageEmptied();

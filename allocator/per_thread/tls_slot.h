@@ -20,6 +20,9 @@ struct TlsSlot {
   // the chunk lookup and the owner check. Set by a free that made both;
   // cleared when the heap gives the chunk back (ForgetLocalChunk).
   std::uintptr_t local_chunk = 0;
+  // LinkKey(), at hand for free's fast path: a TLS load rather than two
+  // (the GOT entry, then the key).
+  std::uintptr_t key = 0;
   // Set when a heap's key destructor ran on this thread: it is exiting, and
   // a heap bound now might never be abandoned (ThreadBinding::AllocateUnbound).
   bool exiting = false;
