@@ -1,5 +1,6 @@
 #include "allocator/per_thread/per_thread_malloc.h"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -182,6 +183,65 @@ TYPED_TEST(PerThreadMallocTest, RemoteFreesReturnToTheOwner) {
   EXPECT_EQ(heap.Stats().heap_bytes, heap_bytes);
   for (void* p : blocks) heap.Deallocate(p);
   ExpectIntact(heap);
+}
+
+// A thread with a heap of its own frees another heap's blocks in batches:
+// 63 frees into one page wait with the freeing thread, the 64th sends them
+// all in one push; what waits when the thread exits goes over then.
+TYPED_TEST(PerThreadMallocTest, RemoteFreesGoOverInBatchesPerPage) {
+  auto& heap = this->heap();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 100; ++i) blocks.push_back(heap.Allocate(64));
+  const PageInfo* page = PageOf(blocks.front());
+  ASSERT_EQ(PageOf(blocks.back()), page);
+  std::atomic<int> step{0};
+  std::thread other([&] {
+    heap.Deallocate(heap.Allocate(16));  // A heap of its own.
+    for (int i = 0; i < 63; ++i) heap.Deallocate(blocks[i]);
+    step = 1;
+    while (step != 2) std::this_thread::yield();
+    heap.Deallocate(blocks[63]);
+    for (int i = 64; i < 100; ++i) heap.Deallocate(blocks[i]);
+    step = 3;
+    while (step != 4) std::this_thread::yield();
+  });
+  while (step != 1) std::this_thread::yield();
+  EXPECT_EQ(page->remote_count.load(), 0u);
+  step = 2;
+  while (step != 3) std::this_thread::yield();
+  EXPECT_EQ(page->remote_count.load(), 64u);
+  step = 4;
+  other.join();
+  EXPECT_EQ(page->remote_count.load(), 100u);
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+// A thread that only frees, with no heap of its own, sends each block over
+// at once; one that allocates again hands its batches over first.
+TYPED_TEST(PerThreadMallocTest, RemoteBatchesGoOverBeforeASlowPath) {
+  auto& heap = this->heap();
+  void* mine = heap.Allocate(64);
+  std::thread([&] {
+    heap.Deallocate(mine);  // No heap yet: at once.
+    EXPECT_EQ(PageOf(mine)->remote_count.load(), 1u);
+  }).join();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 10; ++i) blocks.push_back(heap.Allocate(64));
+  // The first block's page, with `mine` on its remote list still.
+  const std::uint32_t before = PageOf(blocks[0])->remote_count.load();
+  std::thread([&] {
+    void* own = heap.Allocate(1000);
+    for (void* p : blocks) heap.Deallocate(p);
+    EXPECT_EQ(PageOf(blocks[0])->remote_count.load(), before);
+    // A class it has no page of yet: the slow path.
+    void* other = heap.Allocate(5000);
+    EXPECT_EQ(PageOf(blocks[0])->remote_count.load(), before + 10);
+    heap.Deallocate(other);
+    heap.Deallocate(own);
+  }).join();
+  ExpectIntact(heap);
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
 // Pages another thread emptied, of a class the owner no longer asks for,
@@ -457,6 +517,20 @@ TYPED_TEST(PerThreadMallocDeathTest, RemoteDoubleFreeAborts) {
   void* p = heap.Allocate(64);
   std::thread([&heap, p] { heap.Deallocate(p); }).join();
   EXPECT_DEATH(heap.Deallocate(p), "double free");
+}
+
+// A block freed twice while it waits in the freeing thread's batch.
+TYPED_TEST(PerThreadMallocDeathTest, DoubleFreeOfABatchedBlockAborts) {
+  auto& heap = this->heap();
+  void* p = heap.Allocate(64);
+  void* q = heap.Allocate(64);
+  EXPECT_DEATH(std::thread([&heap, p, q] {
+                 heap.Deallocate(heap.Allocate(16));
+                 heap.Deallocate(p);
+                 heap.Deallocate(q);
+                 heap.Deallocate(p);
+               }).join(),
+               "double free");
 }
 
 TYPED_TEST(PerThreadMallocDeathTest, ForeignAndInteriorPointersAbort) {

@@ -26,6 +26,7 @@ cases=(
   "kSpanLeftMarked per_thread_malloc_fuzzer fuzz"
   "kReleasedChunkNotReused per_thread_lifecycle_fuzzer fuzz"
   "kStatsWalkRemoteList per_thread_lifecycle_fuzzer fuzz_tsan"
+  "kRemoteBatchKeptAtExit per_thread_lifecycle_fuzzer fuzz"
   "kCallocSkipsZeroing malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero large_heap_fuzzer fuzz"

@@ -25,6 +25,7 @@ enum class PlantedBug {
   kSpanLeftMarked,          // A retired span's later pages still point back.
   kStatsWalkRemoteList,     // Statistics follow pages' remote-free lists.
   kReleasedChunkNotReused,  // A released chunk is never handed out again.
+  kRemoteBatchKeptAtExit,   // An exiting thread keeps its remote batches.
   // Large blocks.
   kKeptMappingCountsAsZero,  // A reused mapping is reported as zeroed.
   kShiftStopsAtFirstStay,    // Deletion stops shifting at an entry at home.

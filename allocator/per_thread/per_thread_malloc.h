@@ -34,8 +34,9 @@ namespace rusty_malloc {
 // its heap, built from chunks of source S scattered over the address space
 // instead of one contiguous buffer. Small sizes (up to kSmallMax, 256 KiB)
 // come from the calling thread's pages: allocation and same-thread free take no
-// lock and no atomic read-modify-write; a free from another thread is an atomic
-// push onto the page's remote list, which the owner takes over later. A
+// lock and no atomic read-modify-write; a free from another thread joins a
+// chain of that thread's per page, pushed onto the page's remote list with
+// one atomic operation, which the owner takes over later. A
 // thread's heap outlives the thread: the next thread to start adopts it
 // (ThreadBinding). Larger sizes, and alignments no small class provides, go
 // to the medium heap M, by default the original design's heap.
@@ -151,7 +152,10 @@ class PerThreadMalloc {
   // Safe beside threads that allocate and free (a monitoring thread may
   // poll it): each heap is read under its own chunk lock, so the figures
   // are per heap, not one instant's; once threads are quiescent they are
-  // exact. heap_bytes counts whole chunks.
+  // exact, except that blocks a live thread freed into other heaps and
+  // still holds in its batches (ThreadHeap::FreeRemoteBatched) count as
+  // allocated until it hands them over. The caller's own go over first.
+  // heap_bytes counts whole chunks.
   [[nodiscard]] HeapStats Stats();
   // How many thread heaps exist (live and abandoned): a measure of adoption.
   std::size_t HeapCount() { return binding_.HeapCount(); }
@@ -201,7 +205,7 @@ class PerThreadMalloc {
     PageInfo* page = CheckedSmallBlock(ptr);
     const ChunkHeader* chunk = ChunkOf(ptr);
     if (chunk->owner_tag != ThreadBinding<S>::SlotTag()) {
-      return ThreadHeap<S>::FreeRemote(page, ptr);
+      return FreeRemote(page, ptr);
     }
     // The slot's heap owns the chunk, so the slot is this allocator's.
     binding_.CacheLocalChunk(chunk);
@@ -222,15 +226,23 @@ class PerThreadMalloc {
   }
   // Frees `ptr`, a block of `page` (start and linked_bytes given), into the
   // calling thread's heap when the chunk is its own, else remotely.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE static void FreeBlock(PageInfo* page, void* ptr,
-                                                     std::uintptr_t start,
-                                                     std::uint32_t linked) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeBlock(PageInfo* page, void* ptr,
+                                              std::uintptr_t start,
+                                              std::uint32_t linked) {
     const ChunkHeader* chunk = ChunkOf(ptr);
     if (ABSL_PREDICT_FALSE(chunk->owner_tag != ThreadBinding<S>::SlotTag())) {
-      return ThreadHeap<S>::FreeRemote(page, ptr);
+      return FreeRemote(page, ptr);
     }
     ThreadHeap<S>::FreeLocal(page, ptr, start, linked,
                              per_thread_internal::LinkKey());
+  }
+  // Frees `ptr` of `page`, another heap's, batched through the calling
+  // thread's heap when it has one.
+  ABSL_ATTRIBUTE_NOINLINE void FreeRemote(PageInfo* page, void* ptr) {
+    if (ThreadHeap<S>* mine = binding_.SlotHeap(); mine != nullptr) {
+      return mine->FreeRemoteBatched(page, ptr);
+    }
+    ThreadHeap<S>::FreeRemote(page, ptr);
   }
   // The medium and large paths are slow anyway: they also give back what
   // waited a purge delay, in the calling thread's heap, in heaps no thread
@@ -287,6 +299,7 @@ template <ChunkSource S, MediumHeap M>
 void PerThreadMalloc<S, M>::PurgeDue() {
   const std::int64_t now = CoarseNowNs();
   if (ThreadHeap<S>* mine = binding_.CachedHeap(); mine != nullptr) {
+    mine->FlushRemote();
     mine->PurgeIfDue(now);
   }
   // The rest takes locks: four times per housekeeping interval at most.
@@ -338,6 +351,7 @@ void* PerThreadMalloc<S, M>::Reallocate(void* ptr, std::size_t size,
 
 template <ChunkSource S, MediumHeap M>
 HeapReport PerThreadMalloc<S, M>::Verify() {
+  if (ThreadHeap<S>* mine = binding_.CachedHeap()) mine->FlushRemote();
   HeapReport report;
   binding_.ForEachHeap([&report](const ThreadHeap<S>& heap) {
     report = heap.Verify();
@@ -348,6 +362,7 @@ HeapReport PerThreadMalloc<S, M>::Verify() {
 
 template <ChunkSource S, MediumHeap M>
 HeapStats PerThreadMalloc<S, M>::Stats() {
+  if (ThreadHeap<S>* mine = binding_.CachedHeap()) mine->FlushRemote();
   HeapStats stats;
   binding_.ForEachHeap([&stats](const ThreadHeap<S>& heap) {
     heap.AddStats(stats);

@@ -13,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/planted_bug.h"
 #include "allocator/common/spin_lock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk_source.h"
@@ -272,6 +273,7 @@ void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
   // and purges what waited (a purge here would also decommit every chunk
   // other threads released: an exit touches only its own heap's lists).
   const std::int64_t now = CoarseNowNs();
+  if (!Planted(PlantedBug::kRemoteBatchKeptAtExit)) heap->FlushRemote();
   per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
   if (slot.heap == heap) slot = {};
   slot.exiting = true;

@@ -29,7 +29,9 @@ namespace rusty_malloc {
 // that class, the page at the front serving allocations. Everything here is
 // touched by the owning thread only, except FreeRemote, which any thread may
 // call and which only pushes onto a page's atomic thread_free list; the owner
-// takes that list over when it runs out of free blocks.
+// takes that list over when it runs out of free blocks. A thread with a heap
+// frees other heaps' blocks through it (FreeRemoteBatched): runs of frees
+// into one page go over in one push.
 template <ChunkSource S>
 class ThreadHeap {
  public:
@@ -100,7 +102,7 @@ class ThreadHeap {
   // Unique for the process's life (ChunkHeader::owner_tag).
   std::uint64_t tag() const { return tag_; }
 
-  // Frees `block` of `page`, a page of another heap; any thread.
+  // Frees `block` of `page`, a page of another heap, at once; any thread.
   ABSL_ATTRIBUTE_NOINLINE static void FreeRemote(PageInfo* page, void* block) {
     const std::uintptr_t key = per_thread_internal::LinkKey();
     if (ABSL_PREDICT_FALSE(LooksFree(*page, block, key)))
@@ -110,14 +112,23 @@ class ThreadHeap {
       page->free = block;
       return;
     }
-    // Counted before it is pushed, so the owner, which subtracts what it
-    // takes off the list, never takes the count below zero.
-    page->remote_count.fetch_add(1, std::memory_order_relaxed);
-    void* head = page->thread_free.load(std::memory_order_relaxed);
-    do {
-      per_thread_internal::SetNext(block, head, key);
-    } while (!page->thread_free.compare_exchange_weak(
-        head, block, std::memory_order_release, std::memory_order_relaxed));
+    per_thread_internal::SetNext(block, nullptr, key);
+    PushRemote(page, block, block, 1, key);
+  }
+  // FreeRemote, on the owning thread of this heap, batched: the block joins
+  // a chain of blocks freed into the same page, which goes over in one push
+  // when it holds kRemoteBatchMax blocks, when a free into another page
+  // needs its place among the kRemoteBatches chains, or at FlushRemote.
+  // Checked for a double free as FreeRemote checks: a chain's blocks link
+  // within their page, so a block freed twice while it waits looks free.
+  ABSL_ATTRIBUTE_NOINLINE void FreeRemoteBatched(PageInfo* page, void* block);
+  // Hands every waiting chain over. On the owning thread: its allocation
+  // slow path, purges, statistics and trims run it, its exit too, and every
+  // kRemoteFlushEvery batched frees, so a block waits that long at most
+  // while its thread frees, and until the thread next allocates beyond its
+  // pages or exits when it stops.
+  void FlushRemote() {
+    if (remote_waiting_ != 0) FlushRemoteSlow();
   }
 
   // For a heap another thread takes over: what was freed into it meanwhile
@@ -187,6 +198,20 @@ class ThreadHeap {
   }
   // Pops the first block of `page`, which has one, with its link checked.
   void* PopChecked(PageInfo* page);
+  // Pushes the chain `head`..`tail` (`count` blocks of `page`, `tail`'s link
+  // to be set) onto the page's remote list with one atomic operation.
+  static void PushRemote(PageInfo* page, void* head, void* tail,
+                         std::uint32_t count, std::uintptr_t key) {
+    // Counted before it is pushed, so the owner, which subtracts what it
+    // takes off the list, never takes the count below zero.
+    page->remote_count.fetch_add(count, std::memory_order_relaxed);
+    void* old = page->thread_free.load(std::memory_order_relaxed);
+    do {
+      per_thread_internal::SetNext(tail, old, key);
+    } while (!page->thread_free.compare_exchange_weak(
+        old, head, std::memory_order_release, std::memory_order_relaxed));
+  }
+  ABSL_ATTRIBUTE_NOINLINE void FlushRemoteSlow();
   ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_NORETURN static void ReportDoubleFree(
       void* block) {
     ReportMisuse("double free, or use of a freed block", block);
@@ -217,8 +242,28 @@ class ThreadHeap {
   // Unlinks `chunk`, with no page in use, and gives it back to the source.
   void ReleaseChunk(ChunkHeader* chunk);
 
+  // Chains of blocks this heap's thread freed into other heaps' pages,
+  // waiting to go over (FreeRemoteBatched); a page's chain has one place,
+  // by the page's address.
+  struct RemoteBatch {
+    PageInfo* page = nullptr;  // nullptr: the place is free.
+    void* head = nullptr;
+    void* tail = nullptr;
+    std::uint32_t count = 0;
+  };
+  static constexpr int kRemoteBatches = 8;
+  static constexpr std::uint32_t kRemoteBatchMax = 64;
+  static constexpr std::uint32_t kRemoteFlushEvery = 1024;
+  void PushBatch(RemoteBatch& batch) {
+    PushRemote(batch.page, batch.head, batch.tail, batch.count, key_);
+    batch = {};
+  }
+
   S* source_;
   const std::uintptr_t key_;  // LinkKey(), at hand.
+  RemoteBatch remote_[kRemoteBatches];
+  // Batched frees since the last FlushRemote; 0 when no chain waits.
+  std::uint32_t remote_waiting_ = 0;
   const std::uint64_t tag_;
   PageQueue queues_[kSizeClasses];
   // The owner links and unlinks chunks under chunks_lock_, and reads the
@@ -242,7 +287,37 @@ class ThreadHeap {
 };
 
 template <ChunkSource S>
+void ThreadHeap<S>::FreeRemoteBatched(PageInfo* page, void* block) {
+  if (ABSL_PREDICT_FALSE(LooksFree(*page, block, key_))) {
+    ReportDoubleFree(block);
+  }
+  if (Planted(PlantedBug::kRemoteFreeOnLocalList))
+    return FreeRemote(page, block);
+  RemoteBatch& batch = remote_[reinterpret_cast<std::uintptr_t>(page) /
+                               sizeof(PageInfo) % kRemoteBatches];
+  if (batch.page == page) {
+    per_thread_internal::SetNext(block, batch.head, key_);
+    batch.head = block;
+  } else {
+    if (batch.page != nullptr) PushBatch(batch);
+    per_thread_internal::SetNext(block, nullptr, key_);
+    batch = {page, block, block, 0};
+  }
+  if (++batch.count == kRemoteBatchMax) PushBatch(batch);
+  if (++remote_waiting_ == kRemoteFlushEvery) FlushRemoteSlow();
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::FlushRemoteSlow() {
+  for (RemoteBatch& batch : remote_) {
+    if (batch.page != nullptr) PushBatch(batch);
+  }
+  remote_waiting_ = 0;
+}
+
+template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlow(int cls) {
+  FlushRemote();
   PageQueue& queue = queues_[cls];
   PageInfo* page = queue.head();
   // What TryAllocateFast leaves: the end of a list, a link out of the page.
@@ -409,6 +484,7 @@ void ThreadHeap<S>::Purge() {
   // Pages kept empty this long, at their queue's front or not, are not
   // coming back into use soon.
   ++purges_;
+  FlushRemote();
   CollectAll(/*everything=*/true);
   purge_due_ns_ = 0;
   for (ChunkHeader* chunk = chunks_; chunk != nullptr; chunk = chunk->next) {
