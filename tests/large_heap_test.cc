@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -55,15 +57,211 @@ TEST(LargeHeapTest, AFreedBlockIsReusedAndReportedDirty) {
   std::memset(p, 0xab, 4 * kMiB);
   ASSERT_TRUE(heap.TryDeallocate(p));
   EXPECT_EQ(heap.Stats().free_bytes, 4 * kMiB);
-  // Much smaller than the kept mapping: the same start, the tail unmapped.
+  // Much smaller than the kept range: cut from its start, the rest kept
+  // for other requests.
   constexpr std::size_t kSmall = 4 * kMiB / (2 * LargeHeap::kReuseWholeFactor);
   void* q = heap.Allocate(kSmall, &zeroed);
   EXPECT_EQ(q, p);
   EXPECT_FALSE(zeroed);
   EXPECT_EQ(heap.UsableSize(q), kSmall);
-  EXPECT_FALSE(Mapped(static_cast<char*>(p) + kSmall));
-  EXPECT_EQ(heap.Stats().free_bytes, 0u);
+  EXPECT_TRUE(Mapped(static_cast<char*>(p) + kSmall));
+  EXPECT_EQ(heap.Stats().free_bytes, 4 * kMiB - kSmall);
+  EXPECT_TRUE(heap.Verify().ok());
   EXPECT_TRUE(heap.TryDeallocate(q));
+  EXPECT_TRUE(heap.Verify().ok());
+  heap.ReleaseCached();
+  EXPECT_FALSE(Mapped(p));
+  EXPECT_FALSE(Mapped(static_cast<char*>(p) + kSmall));
+}
+
+// A freed block's pages serve a smaller request without a new mapping: whole
+// when it is within kReuseWholeFactor of the size, cut from the front when
+// it is much smaller, the rest staying for the next requests.
+TEST(LargeHeapTest, AKeptRangeServesSmallerRequestsWithoutNewMappings) {
+  LargeHeap heap(NeverPurge());
+  bool zeroed = true;
+  auto* p = static_cast<char*>(heap.Allocate(20 * kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 0xab, 20 * kMiB);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  auto* q = static_cast<char*>(heap.Allocate(8 * kMiB, &zeroed));
+  EXPECT_EQ(q, p);
+  EXPECT_FALSE(zeroed);
+  EXPECT_EQ(heap.UsableSize(q), 20 * kMiB);
+  ASSERT_TRUE(heap.TryDeallocate(q));
+  // 1 MiB: a twentieth, cut. Then 19 MiB: the rest, right after it.
+  auto* small = static_cast<char*>(heap.Allocate(kMiB, &zeroed));
+  EXPECT_EQ(small, p);
+  EXPECT_EQ(heap.UsableSize(small), kMiB);
+  auto* rest = static_cast<char*>(heap.Allocate(19 * kMiB, &zeroed));
+  EXPECT_EQ(rest, p + kMiB);
+  EXPECT_FALSE(zeroed);
+  EXPECT_EQ(heap.UsableSize(rest), 19 * kMiB);
+  EXPECT_EQ(static_cast<unsigned char>(rest[0]), 0xab);  // Its pages kept.
+  const HeapStats stats = heap.Stats();
+  EXPECT_EQ(stats.free_bytes, 0u);
+  EXPECT_EQ(stats.allocated_bytes, 20 * kMiB);
+  EXPECT_TRUE(heap.Verify().ok());
+  // Freed apart, the two are one run again: 20 MiB fit without the kernel.
+  ASSERT_TRUE(heap.TryDeallocate(small));
+  ASSERT_TRUE(heap.TryDeallocate(rest));
+  EXPECT_EQ(heap.Stats().largest_free_block, 20 * kMiB);
+  auto* again = static_cast<char*>(heap.Allocate(20 * kMiB, &zeroed));
+  EXPECT_EQ(again, p);
+  EXPECT_FALSE(zeroed);
+  EXPECT_EQ(heap.Stats().free_bytes, 0u);
+  EXPECT_TRUE(heap.TryDeallocate(again));
+  EXPECT_TRUE(heap.Verify().ok());
+}
+
+// Blocks cut from one kept range are disjoint: each holds its own pattern
+// while the others are written, and Verify finds none overlapping what
+// stays kept.
+TEST(LargeHeapTest, BlocksCutFromOneRangeDoNotOverlap) {
+  LargeHeap heap(NeverPurge());
+  bool zeroed;
+  void* big = heap.Allocate(32 * kMiB, &zeroed);
+  ASSERT_NE(big, nullptr);
+  ASSERT_TRUE(heap.TryDeallocate(big));
+  struct Block {
+    unsigned char* p;
+    std::size_t size;
+  };
+  std::vector<Block> blocks;
+  // 300 KiB to 3 MiB: each but the last more than kReuseWholeFactor times
+  // smaller than what is kept, so cut; the last takes what is left whole.
+  for (std::size_t size = 300 << 10; size <= 3 * kMiB; size += 300 << 10) {
+    auto* p = static_cast<unsigned char*>(heap.Allocate(size, &zeroed));
+    ASSERT_NE(p, nullptr);
+    blocks.push_back({p, size});
+    std::memset(p, static_cast<int>(blocks.size()), size);
+    ASSERT_TRUE(heap.Verify().ok());
+  }
+  EXPECT_GT(heap.UsableSize(blocks.back().p), blocks.back().size);
+  const auto begin = reinterpret_cast<std::uintptr_t>(big);
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const auto at = reinterpret_cast<std::uintptr_t>(blocks[i].p);
+    EXPECT_TRUE(at >= begin && at + blocks[i].size <= begin + 32 * kMiB);
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto other = reinterpret_cast<std::uintptr_t>(blocks[j].p);
+      EXPECT_TRUE(at + blocks[i].size <= other || other + blocks[j].size <= at)
+          << i << " overlaps " << j;
+    }
+    for (std::size_t k = 0; k < blocks[i].size; k += 4096) {
+      ASSERT_EQ(blocks[i].p[k], i + 1) << i;
+    }
+  }
+  // Every other one freed, then one larger than any two: the holes do not
+  // hold it, so it is a fresh mapping, and writing it disturbs none.
+  for (std::size_t i = 0; i < blocks.size(); i += 2) {
+    ASSERT_TRUE(heap.TryDeallocate(blocks[i].p));
+  }
+  auto* wide = static_cast<unsigned char*>(heap.Allocate(6 * kMiB, &zeroed));
+  ASSERT_NE(wide, nullptr);
+  EXPECT_TRUE(zeroed);
+  std::memset(wide, 0xee, 6 * kMiB);
+  for (std::size_t i = 1; i < blocks.size(); i += 2) {
+    for (std::size_t k = 0; k < blocks[i].size; k += 4096) {
+      ASSERT_EQ(blocks[i].p[k], i + 1) << i;
+    }
+    ASSERT_TRUE(heap.TryDeallocate(blocks[i].p));
+  }
+  EXPECT_TRUE(heap.TryDeallocate(wide));
+  EXPECT_TRUE(heap.Verify().ok());
+  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
+}
+
+// Pages a cut leaves kept go back a purge delay after their block was freed,
+// though the pages beside them were reused since; the block in use stays.
+TEST(LargeHeapTest, WhatACutLeavesGoesBackAfterThePurgeDelay) {
+  LargeHeapOptions options;
+  options.purge_delay_ns = 200'000'000;
+  LargeHeap heap(options);
+  bool zeroed;
+  auto* p = static_cast<char*>(heap.Allocate(16 * kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, 16 * kMiB);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  auto* q = static_cast<char*>(heap.Allocate(kMiB, &zeroed));
+  ASSERT_EQ(q, p);
+  EXPECT_TRUE(Mapped(p + 8 * kMiB));
+  EXPECT_EQ(heap.Stats().free_bytes, 15 * kMiB);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  heap.ReleaseExpired();
+  EXPECT_FALSE(Mapped(p + kMiB));
+  EXPECT_FALSE(Mapped(p + 15 * kMiB));
+  EXPECT_EQ(heap.Stats().free_bytes, 0u);
+  EXPECT_TRUE(Mapped(q));
+  q[kMiB - 1] = 2;
+  ASSERT_TRUE(heap.TryDeallocate(q));
+  // Freed now, it stays until its own delay has passed.
+  heap.ReleaseExpired();
+  EXPECT_TRUE(Mapped(q));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  heap.ReleaseExpired();
+  EXPECT_FALSE(Mapped(q));
+  EXPECT_TRUE(heap.Verify().ok());
+}
+
+// Kept ranges of two mappings side by side, which the kernel may keep apart,
+// never make one block: mremap refuses a range across two of its mappings,
+// and every realloc here must be a remap that succeeds. Small blocks and a
+// small cache, so that blocks move often and moved ones land beside others.
+TEST(LargeHeapTest, BlocksStayWithinOneMappingForRemaps) {
+  LargeHeapOptions options = NeverPurge();
+  options.cache_entry_max = 64 << 10;
+  options.cache_bytes_max = kMiB;
+  LargeHeap heap(options);
+  std::mt19937 random(21);
+  std::vector<void*> live;
+  bool zeroed;
+  for (int i = 0; i < 20000; ++i) {
+    const std::size_t pages = 1 + random() % 64;
+    const std::size_t size =
+        pages * LargeHeap::kOsPage * (random() % 4 == 0 ? 16 : 1);
+    const unsigned op = random() % 4;
+    if (op < 2 || live.empty()) {
+      void* p = heap.Allocate(size, &zeroed);
+      ASSERT_NE(p, nullptr);
+      static_cast<char*>(p)[0] = 1;
+      // Grown a page at once: a remap, which fails on a block that lies
+      // across two of the kernel's mappings.
+      p = heap.Reallocate(p, heap.UsableSize(p) + LargeHeap::kOsPage);
+      ASSERT_NE(p, nullptr) << i;
+      live.push_back(p);
+      continue;
+    }
+    const std::size_t at = random() % live.size();
+    if (op == 2 || live.size() > 64) {
+      ASSERT_TRUE(heap.TryDeallocate(live[at]));
+      live[at] = live.back();
+      live.pop_back();
+    } else {
+      void* moved = heap.Reallocate(live[at], size);
+      ASSERT_NE(moved, nullptr) << i;
+      ASSERT_EQ(static_cast<char*>(moved)[0], 1);
+      live[at] = moved;
+    }
+  }
+  EXPECT_TRUE(heap.Verify().ok());
+  for (void* p : live) ASSERT_TRUE(heap.TryDeallocate(p));
+}
+
+// Kept pages are not blocks: a pointer to the start of a kept range, or of
+// a block already freed back into a run, is refused.
+TEST(LargeHeapTest, KeptRangesAreNotBlocks) {
+  LargeHeap heap(NeverPurge());
+  bool zeroed;
+  auto* p = static_cast<char*>(heap.Allocate(16 * kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  auto* q = static_cast<char*>(heap.Allocate(kMiB, &zeroed));
+  ASSERT_EQ(q, p);
+  EXPECT_FALSE(heap.TryDeallocate(p + kMiB));  // The rest, kept.
+  EXPECT_EQ(heap.UsableSize(p + kMiB), 0u);
+  EXPECT_EQ(heap.Reallocate(p + kMiB, 2 * kMiB), nullptr);
+  EXPECT_TRUE(heap.TryDeallocate(q));
+  EXPECT_FALSE(heap.TryDeallocate(q));  // Freed twice.
   EXPECT_TRUE(heap.Verify().ok());
 }
 
@@ -152,6 +350,25 @@ TEST(LargeHeapTest, KeptMappingsArePoisonedUnderAsan) {
   ASSERT_TRUE(heap.TryDeallocate(p));
   heap.ReleaseCached();
   EXPECT_FALSE(AnyPoisoned(p, kMiB));  // Unmapped, shadow clean.
+}
+
+// A block cut from a kept range is client memory; what stays kept is not.
+TEST(LargeHeapTest, WhatACutLeavesStaysPoisonedUnderAsan) {
+  if (!kAsanPoisoning) GTEST_SKIP() << "needs ASan";
+  LargeHeap heap(NeverPurge());
+  bool zeroed;
+  auto* p = static_cast<char*>(heap.Allocate(16 * kMiB, &zeroed));
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  ASSERT_EQ(heap.Allocate(kMiB, &zeroed), p);
+  EXPECT_FALSE(AnyPoisoned(p, kMiB));
+  EXPECT_TRUE(AnyPoisoned(p + kMiB, LargeHeap::kOsPage));
+  EXPECT_TRUE(
+      AnyPoisoned(p + 16 * kMiB - LargeHeap::kOsPage, LargeHeap::kOsPage));
+  ASSERT_TRUE(heap.TryDeallocate(p));
+  EXPECT_TRUE(AnyPoisoned(p, LargeHeap::kOsPage));
+  heap.ReleaseCached();
+  EXPECT_FALSE(AnyPoisoned(p, 16 * kMiB));  // Unmapped, shadow clean.
 }
 
 TEST(LargeHeapTest, ReallocateKeepsContentsBothWays) {

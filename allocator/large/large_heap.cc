@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/base/optimization.h"
@@ -37,6 +38,20 @@ LargeHeap::~LargeHeap() {
   // Live blocks stay mapped: their owners may still use them.
 }
 
+void LargeHeap::Unmaps::Add(std::uintptr_t begin, std::size_t bytes) {
+  // Neighbours going back together take one syscall.
+  if (count > 0 && list[count - 1].end() == begin) {
+    list[count - 1].bytes += bytes;
+    return;
+  }
+  if (count > 0 && list[count - 1].begin == begin + bytes) {
+    list[count - 1].begin = begin;
+    list[count - 1].bytes += bytes;
+    return;
+  }
+  list[count++] = {begin, bytes, 0, 0};
+}
+
 void LargeHeap::Unmaps::Run() {
   for (int i = 0; i < count; ++i) {
     // ASan's shadow outlives the mapping: whoever maps these addresses
@@ -50,10 +65,10 @@ void LargeHeap::Unmaps::Run() {
 
 namespace {
 
-// A kept mapping keeps whatever the program did to its block: a PROT_NONE
+// Kept pages keep whatever the program did to its block: a PROT_NONE
 // guard page, mlock, MADV_DONTFORK. The next owner gets a fresh block's
 // attributes (glibc unmaps such blocks; keeping them saves the faults).
-// False when the mapping cannot be made readable and writable.
+// False when the pages cannot be made readable and writable.
 bool RestoreFreshAttributes(std::uintptr_t begin, std::size_t bytes) {
   void* const at = reinterpret_cast<void*>(begin);
   if (mprotect(at, bytes, PROT_READ | PROT_WRITE) != 0) return false;
@@ -71,32 +86,36 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
     return nullptr;
   }
   Unmaps unmaps;
-  std::uintptr_t begin = 0;
-  std::size_t got = 0;
+  Kept taken;
   {
     SpinLockHolder hold(&lock_);
     ExpireKept(CoarseNowNs(), unmaps);
-    begin = TakeKept(bytes, &got, unmaps);
+    taken = TakeKept(bytes);
   }
   unmaps.Run();
-  if (begin != 0 && !RestoreFreshAttributes(begin, got)) {
+  std::uintptr_t begin = taken.begin;
+  std::size_t got = taken.bytes;
+  std::uint64_t origin = taken.origin;  // 0: a mapping of its own.
+  if (got != 0) Unpoison(reinterpret_cast<void*>(begin), got);
+  if (got != 0 && !RestoreFreshAttributes(begin, got)) {
     munmap(reinterpret_cast<void*>(begin), got);
-    begin = 0;
+    got = 0;
   }
-  if (begin != 0 && got < bytes) {
+  if (got != 0 && got < bytes) {
     // Grown by the kernel: the pages it holds stay resident, so only the
     // rest fault in.
     void* grown =
         mremap(reinterpret_cast<void*>(begin), got, bytes, MREMAP_MAYMOVE);
     if (grown == MAP_FAILED) {
       munmap(reinterpret_cast<void*>(begin), got);
-      begin = 0;
+      got = 0;
     } else {
+      if (reinterpret_cast<std::uintptr_t>(grown) != begin) origin = 0;
       begin = reinterpret_cast<std::uintptr_t>(grown);
       got = bytes;
     }
   }
-  const bool reused = begin != 0;
+  const bool reused = got != 0;
   if (!reused) {
     void* fresh = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -106,11 +125,13 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
     }
     begin = reinterpret_cast<std::uintptr_t>(fresh);
     got = bytes;
+    origin = 0;
   }
   bool recorded;
   {
     SpinLockHolder hold(&lock_);
-    recorded = live_.Insert(begin, got);
+    if (origin == 0) origin = ++last_origin_;
+    recorded = live_.Insert(begin, got, origin);
   }
   if (!recorded) {
     munmap(reinterpret_cast<void*>(begin), got);
@@ -127,11 +148,12 @@ std::size_t LargeHeap::TryDeallocate(void* ptr) {
   std::size_t bytes;
   {
     SpinLockHolder hold(&lock_);
-    bytes = live_.Erase(begin);
+    std::uint64_t origin;
+    bytes = live_.Erase(begin, &origin);
     if (bytes == 0) return 0;
     const std::int64_t now = CoarseNowNs();
     ExpireKept(now, unmaps);
-    Keep(begin, bytes, now, unmaps);
+    Keep(begin, bytes, origin, now, unmaps);
   }
   unmaps.Run();
   return bytes;
@@ -146,6 +168,7 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
   const auto begin = reinterpret_cast<std::uintptr_t>(ptr);
   const std::size_t bytes = MappingBytes(size);
   std::size_t old_bytes;
+  std::uint64_t origin;
   {
     SpinLockHolder hold(&lock_);
     old_bytes = live_.Find(begin);
@@ -163,7 +186,7 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
     // Out of the table while the kernel moves it, so that a mapping another
     // thread gets at the old address meanwhile is recorded alone. The block
     // is the caller's: nobody else frees or resizes it.
-    live_.Erase(begin);
+    live_.Erase(begin, &origin);
   }
   if (ABSL_PREDICT_FALSE(remap_hook_ != nullptr)) remap_hook_(remap_hook_arg_);
   void* moved = mremap(ptr, old_bytes, bytes, MREMAP_MAYMOVE);
@@ -171,7 +194,8 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
   if (!ok) errno = ENOMEM;
   const auto now_at = ok ? reinterpret_cast<std::uintptr_t>(moved) : begin;
   SpinLockHolder hold(&lock_);
-  live_.InsertReserved(now_at, ok ? bytes : old_bytes);
+  if (now_at != begin) origin = ++last_origin_;
+  live_.InsertReserved(now_at, ok ? bytes : old_bytes, origin);
   return ok ? moved : nullptr;
 }
 
@@ -193,50 +217,81 @@ void LargeHeap::ReleaseCached() {
   unmaps.Run();
 }
 
-std::uintptr_t LargeHeap::TakeKept(std::size_t bytes, std::size_t* kept_bytes,
-                                   Unmaps& unmaps) {
-  int above = -1;  // The smallest at least `bytes`.
-  int below = -1;  // The largest under `bytes`, at least half of it.
+LargeHeap::Kept LargeHeap::TakeKept(std::size_t bytes) {
+  // Sizes are whole pages and kReuseWholeFactor divides a page, so `have /
+  // kReuseWholeFactor` is exact (and `bytes * kReuseWholeFactor` could
+  // overflow).
+  int whole = -1;
   for (int i = 0; i < kept_count_; ++i) {
     const std::size_t have = kept_[i].bytes;
-    if (have >= bytes) {
-      if (above < 0 || have < kept_[above].bytes) above = i;
-    } else if (have >= bytes / 2 && (below < 0 || have > kept_[below].bytes)) {
-      below = i;
+    if (have >= bytes && have / kReuseWholeFactor <= bytes &&
+        (whole < 0 || have < kept_[whole].bytes)) {
+      whole = i;
     }
   }
-  const int take = above >= 0 ? above : below;
-  *kept_bytes = 0;
-  if (take < 0) return 0;
-  const Kept kept = kept_[take];
-  Unpoison(reinterpret_cast<void*>(kept.begin), kept.bytes);
-  kept_bytes_ -= kept.bytes;
-  kept_[take] = kept_[--kept_count_];
-  *kept_bytes = kept.bytes;
-  // Up to kReuseWholeFactor times the request goes out whole (its usable
-  // size says so):
-  // a loop of blocks of varying sizes then reuses its pages as they are,
-  // where cutting the tail and growing it back later costs an munmap, an
-  // mremap and a page fault per page (5 to 25 MiB blocks: 3.5k blocks a
-  // second against 14k). What a larger kept mapping holds beyond that is
-  // cut, so that its tail does not stay resident for nothing.
-  if (kept.bytes > kReuseWholeFactor * bytes) {
-    unmaps.Add(kept.begin + bytes, kept.bytes - bytes);
-    *kept_bytes = bytes;
+  Run fit = {-1, -1, 0};   // The smallest run that holds `bytes`.
+  Run grow = {-1, -1, 0};  // The largest shorter one, at least half of it.
+  for (int i = 0; i < kept_count_;) {
+    const Run run = RunFrom(i);
+    if (run.bytes >= bytes) {
+      if (fit.first < 0 || run.bytes < fit.bytes) fit = run;
+    } else if (run.bytes >= bytes / 2 && run.bytes > grow.bytes) {
+      grow = run;
+    }
+    i = run.last + 1;
   }
-  return kept.begin;
+  // A range inside a run is never more than the run, so `fit` exists.
+  if (whole >= 0 && fit.bytes >= kept_[whole].bytes) {
+    return Carve(whole, kept_[whole].bytes);
+  }
+  if (fit.first >= 0) return Carve(fit.first, bytes);
+  if (grow.first >= 0) return Carve(grow.first, grow.bytes);
+  return {0, 0, 0, 0};
 }
 
-void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
-                     Unmaps& unmaps) {
+LargeHeap::Run LargeHeap::RunFrom(int first) const {
+  Run run = {first, first, kept_[first].bytes};
+  while (run.last + 1 < kept_count_ &&
+         kept_[run.last].end() == kept_[run.last + 1].begin &&
+         kept_[run.last].origin == kept_[run.last + 1].origin) {
+    ++run.last;
+    run.bytes += kept_[run.last].bytes;
+  }
+  return run;
+}
+
+LargeHeap::Kept LargeHeap::Carve(int first, std::size_t bytes) {
+  const std::uintptr_t begin = kept_[first].begin;
+  const std::uintptr_t end = begin + bytes;
+  const std::uint64_t origin = kept_[first].origin;
+  std::int64_t since = kept_[first].since_ns;
+  int after = first;  // The first range not wholly taken.
+  for (; after < kept_count_ && kept_[after].end() <= end; ++after) {
+    since = std::min(since, kept_[after].since_ns);
+  }
+  if (after < kept_count_ && kept_[after].begin < end) {
+    // Its tail stays, as old as it was: pages a cut leaves unused are not
+    // made younger by their neighbours' reuse.
+    since = std::min(since, kept_[after].since_ns);
+    kept_[after].bytes -= end - kept_[after].begin;
+    kept_[after].begin = end;
+  }
+  std::copy(kept_ + after, kept_ + kept_count_, kept_ + first);
+  kept_count_ -= after - first;
+  kept_bytes_ -= bytes;
+  return {begin, bytes, since, origin};
+}
+
+void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes,
+                     std::uint64_t origin, std::int64_t now, Unmaps& unmaps) {
   const std::size_t cache_bytes_max = CacheBytesMax();
   if (bytes > options_.cache_entry_max || bytes > cache_bytes_max) {
     unmaps.Add(begin, bytes);
     return;
   }
   // Out of slots, the smallest goes, unless this one is smaller still: a
-  // miss costs a page fault per page, so large mappings are worth more.
-  if (kept_count_ == kCacheSlots) {
+  // miss costs a page fault per page, so large ranges are worth more.
+  if (kept_count_ == kKeptSlots) {
     int smallest = 0;
     for (int i = 1; i < kept_count_; ++i) {
       if (kept_[i].bytes < kept_[smallest].bytes) smallest = i;
@@ -255,23 +310,34 @@ void LargeHeap::Keep(std::uintptr_t begin, std::size_t bytes, std::int64_t now,
     }
     DropKept(oldest, unmaps);
   }
-  // Under ASan a use after free of a kept mapping is reported.
+  // Under ASan a use after free of kept pages is reported.
   Poison(reinterpret_cast<void*>(begin), bytes);
-  kept_[kept_count_++] = {begin, bytes, now};
+  int at = kept_count_;
+  for (; at > 0 && kept_[at - 1].begin > begin; --at) kept_[at] = kept_[at - 1];
+  kept_[at] = {begin, bytes, now, origin};
+  ++kept_count_;
   kept_bytes_ += bytes;
 }
 
 void LargeHeap::ExpireKept(std::int64_t now, Unmaps& unmaps) {
   const std::int64_t delay = PurgeDelay();
-  for (int i = kept_count_; i-- > 0;) {
-    if (now - kept_[i].since_ns >= delay) DropKept(i, unmaps);
+  int stay = 0;
+  for (int i = 0; i < kept_count_; ++i) {
+    if (now - kept_[i].since_ns >= delay) {
+      unmaps.Add(kept_[i].begin, kept_[i].bytes);
+      kept_bytes_ -= kept_[i].bytes;
+    } else {
+      kept_[stay++] = kept_[i];
+    }
   }
+  kept_count_ = stay;
 }
 
 void LargeHeap::DropKept(int index, Unmaps& unmaps) {
   unmaps.Add(kept_[index].begin, kept_[index].bytes);
   kept_bytes_ -= kept_[index].bytes;
-  kept_[index] = kept_[--kept_count_];
+  std::copy(kept_ + index + 1, kept_ + kept_count_, kept_ + index);
+  --kept_count_;
 }
 
 RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
@@ -290,19 +356,43 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
   for (int i = 0; i < kept_count_; ++i) {
     const Kept& kept = kept_[i];
     if (kept.begin % page != 0 || kept.bytes == 0 || kept.bytes % page != 0) {
-      return {"kept large mapping is not whole pages",
+      return {"kept large range is not whole pages",
               reinterpret_cast<const void*>(kept.begin)};
     }
-    if (live_.Find(kept.begin) != 0) {
-      return {"large mapping is both live and kept for reuse",
+    if (i > 0 && kept_[i - 1].end() > kept.begin) {
+      return {"kept large ranges overlap or are out of order",
               reinterpret_cast<const void*>(kept.begin)};
     }
     kept_bytes += kept.bytes;
   }
+  // Copies for the walk, which the lock analysis does not see into.
+  const Kept* const kept = kept_;
+  const int kept_count = kept_count_;
+  live_.ForEach(
+      [&report, kept, kept_count](std::uintptr_t begin, std::size_t bytes) {
+        // The first kept range ending after the block starts must not start
+        // before the block ends.
+        int low = 0;
+        int high = kept_count;
+        while (low < high) {
+          const int mid = low + (high - low) / 2;
+          if (kept[mid].end() <= begin) {
+            low = mid + 1;
+          } else {
+            high = mid;
+          }
+        }
+        if (low < kept_count && kept[low].begin < begin + bytes) {
+          report = {"large block overlaps memory kept for reuse",
+                    reinterpret_cast<const void*>(begin)};
+        }
+        return report.ok();
+      });
+  if (!report.ok()) return report;
   // The process's bound may have been lowered since the last Keep.
   if (kept_bytes != kept_bytes_ ||
       (options_.cache_bytes_max && kept_bytes_ > *options_.cache_bytes_max)) {
-    return {"large mapping cache's byte count is off", nullptr};
+    return {"large heap's kept byte count is off", nullptr};
   }
   return {};
 }
@@ -316,14 +406,16 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapStats LargeHeap::Stats() const {
     stats.resident_bytes += ResidentBytes(reinterpret_cast<void*>(at), bytes);
     return true;
   });
+  for (int i = 0; i < kept_count_;) {
+    const Run run = RunFrom(i);
+    stats.largest_free_block = std::max(stats.largest_free_block, run.bytes);
+    i = run.last + 1;
+  }
   for (int i = 0; i < kept_count_; ++i) {
     stats.resident_bytes +=
         ResidentBytes(reinterpret_cast<void*>(kept_[i].begin), kept_[i].bytes);
     stats.free_bytes += kept_[i].bytes;
     ++stats.free_blocks;
-    if (kept_[i].bytes > stats.largest_free_block) {
-      stats.largest_free_block = kept_[i].bytes;
-    }
   }
   stats.heap_bytes = stats.allocated_bytes + stats.free_bytes;
   // Mappings are read-write from the start and reserve nothing more.

@@ -9,8 +9,9 @@
 namespace rusty_malloc {
 namespace {
 
-// One page of slots to start with: most programs hold a few large blocks.
-constexpr std::size_t kFirstCapacity = 4096 / (2 * sizeof(std::uintptr_t));
+// Slots for a page to start with (a power of two, of 24 bytes each): most
+// programs hold a few large blocks.
+constexpr std::size_t kFirstCapacity = 128;
 
 }  // namespace
 
@@ -44,9 +45,10 @@ bool MappingTable::Grow() {
   return true;
 }
 
-bool MappingTable::Insert(std::uintptr_t begin, std::size_t bytes) {
+bool MappingTable::Insert(std::uintptr_t begin, std::size_t bytes,
+                          std::uint64_t tag) {
   if (!ReserveSlot()) return false;
-  InsertReserved(begin, bytes);
+  InsertReserved(begin, bytes, tag);
   return true;
 }
 
@@ -57,11 +59,12 @@ bool MappingTable::ReserveSlot() {
   return true;
 }
 
-void MappingTable::InsertReserved(std::uintptr_t begin, std::size_t bytes) {
+void MappingTable::InsertReserved(std::uintptr_t begin, std::size_t bytes,
+                                  std::uint64_t tag) {
   --reserved_;
   std::size_t at = Home(begin);
   while (slots_[at].begin != 0) at = (at + 1) & (capacity_ - 1);
-  slots_[at] = {begin, bytes};
+  slots_[at] = {begin, bytes, tag};
   ++count_;
 }
 
@@ -73,7 +76,7 @@ std::size_t MappingTable::Find(std::uintptr_t begin) const {
   }
 }
 
-std::size_t MappingTable::Erase(std::uintptr_t begin) {
+std::size_t MappingTable::Erase(std::uintptr_t begin, std::uint64_t* tag) {
   if (count_ == 0 || begin == 0) return 0;
   std::size_t at = Home(begin);
   while (slots_[at].begin != begin) {
@@ -81,6 +84,7 @@ std::size_t MappingTable::Erase(std::uintptr_t begin) {
     at = (at + 1) & (capacity_ - 1);
   }
   const std::size_t bytes = slots_[at].bytes;
+  if (tag != nullptr) *tag = slots_[at].tag;
   // Backward shift: pull later members of the probe run into the hole when
   // their home does not lie cyclically in (hole, their slot].
   std::size_t hole = at;
@@ -96,7 +100,7 @@ std::size_t MappingTable::Erase(std::uintptr_t begin) {
     slots_[hole] = slots_[next];
     hole = next;
   }
-  slots_[hole] = {0, 0};
+  slots_[hole] = {0, 0, 0};
   --count_;
   return bytes;
 }

@@ -8,9 +8,10 @@
 
 namespace rusty_malloc {
 
-// The live direct mappings, keyed by start address: a hash table with linear
-// probing and backward-shift deletion (no tombstones, so lookups stay short
-// however many mappings come and go). It serves malloc, so its slots live in
+// The live direct mappings, keyed by start address, each with its length
+// and a tag its owner gives it: a hash table with linear probing and
+// backward-shift deletion (no tombstones, so lookups stay short however many
+// mappings come and go). It serves malloc, so its slots live in
 // memory it maps itself. Not thread-safe: its owner locks around it.
 class MappingTable {
  public:
@@ -21,18 +22,21 @@ class MappingTable {
 
   // Records a mapping of `bytes` (> 0) at `begin` (not yet recorded). False
   // when the table had to grow and could not map the room: nothing changed.
-  [[nodiscard]] bool Insert(std::uintptr_t begin, std::size_t bytes);
+  [[nodiscard]] bool Insert(std::uintptr_t begin, std::size_t bytes,
+                            std::uint64_t tag = 0);
   // The length recorded for `begin`, or 0 when no mapping starts there.
   [[nodiscard]] std::size_t Find(std::uintptr_t begin) const;
   // Forgets `begin`; returns its length, or 0 when it was not recorded.
-  std::size_t Erase(std::uintptr_t begin);
+  // Stores its tag in `*tag` when it was and `tag` is not null.
+  std::size_t Erase(std::uintptr_t begin, std::uint64_t* tag = nullptr);
   // Holds room for one InsertReserved, growing now if need be; false when
   // the table could not grow. A mapping being moved is erased and
   // re-inserted under two holds of its owner's lock: inserts in between
   // must not take the room it goes back into.
   [[nodiscard]] bool ReserveSlot();
   // Insert into room a ReserveSlot held; cannot fail.
-  void InsertReserved(std::uintptr_t begin, std::size_t bytes);
+  void InsertReserved(std::uintptr_t begin, std::size_t bytes,
+                      std::uint64_t tag = 0);
   // Forgets every ReserveSlot's hold: in a forked child, whose only thread
   // holds none, they belong to threads that do not exist there.
   void DropReservations() { reserved_ = 0; }
@@ -54,6 +58,7 @@ class MappingTable {
   struct Slot {
     std::uintptr_t begin;  // 0: empty.
     std::size_t bytes;
+    std::uint64_t tag;
   };
 
   [[nodiscard]] std::size_t Home(std::uintptr_t begin) const;
