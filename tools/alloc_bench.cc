@@ -21,6 +21,40 @@
 //                      allocation order, N = 25, 100, 400 and 1600 in turn,
 //                      each N making the same number of pairs; OPS counts
 //                      malloc/free pairs, rounded up to a whole batch
+//   larson             the shape of Larson's server benchmark: each thread
+//                      owns 1000 slots of blocks of 8 to 1000 bytes and
+//                      replaces a random slot's block (free, then malloc of
+//                      a random size, written) OPS times in all; every
+//                      20,000 replacements (a generation) it starts a
+//                      successor thread that goes on with the same slots,
+//                      and exits, so most frees are of blocks a thread that
+//                      has exited allocated. The main thread fills the slots
+//                      before the clock starts (so generation 0 frees remote
+//                      blocks too); the last generation frees them all.
+//                      OPS_PER_SECOND counts replacements.
+//   prodcons_1n        one producer allocates OPS blocks of 16 to 512 bytes
+//                      (written) and hands them out in turn to THREADS - 1
+//                      consumers, which free them
+//   prodcons_n1        THREADS - 1 producers allocate OPS blocks in all and
+//                      hand them to one consumer, which frees them all
+//                      For both, OPS is what the lone thread does (so a run
+//                      takes about as long at any thread count), and
+//                      OPS_PER_SECOND counts blocks allocated and freed; at 1
+//                      thread, the one thread allocates 256 blocks and frees
+//                      them, in turn. The handoff is a mutex-protected queue
+//                      of batches of 256 blocks, one per consumer
+//                      (prodcons_1n) or one all producers share
+//                      (prodcons_n1), chosen over a lock-free ring because a
+//                      thread with nothing to do must sleep, not spin, when
+//                      16 threads share 2 cores. The lock is taken once a
+//                      batch; a producer waits while 8 batches are queued,
+//                      and a consumer that finds its queue empty sleeps
+//                      until 4 are, so that waking it costs little a block.
+//                      With malloc and free left out, handing a block over
+//                      cost 3 to 10 ns more than allocating and freeing it
+//                      in one thread, on the shared 2-core VM this was
+//                      written on, where a pair with a remote free costs 20
+//                      to 100 ns.
 // Prints one line:
 //   WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
 //   RESIDENT_BEFORE_KIB RESIDENT_AFTER_KIB
@@ -32,7 +66,8 @@
 // after as many idle threads as it will have at once were started and
 // joined (glibc's cache of thread stacks then counts in both figures).
 // RESIDENT_AFTER_KIB is the same once the workload has freed everything it
-// allocated and all its threads are joined, after a wait of 1.1 s (past the
+// allocated and all its threads are joined (or, larson's last generations,
+// have counted themselves done), after a wait of 1.1 s (past the
 // 1 s purge delay, kDefaultPurgeDelayNs), a malloc and free of 32 bytes and
 // of 1 MiB from the main thread (for allocators that purge when called, on
 // their small and their large paths) and 0.1 s more. The waits
@@ -43,13 +78,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -232,6 +270,253 @@ std::size_t BatchSize(const std::string& workload) {
   return error == std::errc() && end == last ? size : 0;
 }
 
+// Marsaglia's xorshift64 generator: three shifts and xors a number, cheap
+// next to a malloc/free pair.
+class Random {
+ public:
+  // Any seed: a zero state would stay zero, so the seed is mixed with an
+  // odd constant and made nonzero.
+  explicit Random(std::uint64_t seed)
+      : state_((seed + 1) * 0x9e3779b97f4a7c15u | 1) {}
+
+  std::uint64_t Next() {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 7;
+    state_ ^= state_ << 17;
+    return state_;
+  }
+
+  // Uniform in [0, n) from 32 random bits: a multiply, not a division.
+  static std::size_t Below(std::uint32_t bits, std::size_t n) {
+    return static_cast<std::size_t>((std::uint64_t{bits} * n) >> 32);
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+// One larson thread's slots, handed from each generation to the next.
+struct LarsonChain {
+  static constexpr std::size_t kSlots = 1000;
+  static constexpr std::size_t kMinSize = 8;
+  static constexpr std::size_t kMaxSize = 1000;
+  static constexpr long kPairsPerGeneration = 20 * kSlots;
+
+  void* slots[kSlots] = {};
+  Random random{0};
+  long left = 0;  // replacements still to do, over all generations
+  std::atomic<int>* running = nullptr;  // chains not finished
+};
+
+// A block of a random larson size, written at both ends.
+void* LarsonBlock(std::uint32_t bits) {
+  const std::size_t size =
+      LarsonChain::kMinSize +
+      Random::Below(bits, LarsonChain::kMaxSize - LarsonChain::kMinSize + 1);
+  auto* p = static_cast<char*>(std::malloc(size));
+  Check(p);
+  p[0] = 1;
+  p[size - 1] = 2;
+  return p;
+}
+
+// The main thread's part: fills the slots before the clock starts.
+void LarsonFill(LarsonChain* chain) {
+  for (void*& slot : chain->slots) {
+    slot = LarsonBlock(static_cast<std::uint32_t>(chain->random.Next()));
+  }
+}
+
+// One generation: its replacements, then a successor thread with the same
+// slots, or, for the last, every block freed and the chain counted done.
+void LarsonGeneration(LarsonChain* chain) {
+  const long pairs = std::min(chain->left, LarsonChain::kPairsPerGeneration);
+  Random random = chain->random;
+  for (long i = 0; i < pairs; ++i) {
+    const std::uint64_t bits = random.Next();
+    void*& slot = chain->slots[Random::Below(
+        static_cast<std::uint32_t>(bits >> 32), LarsonChain::kSlots)];
+    std::free(slot);
+    slot = LarsonBlock(static_cast<std::uint32_t>(bits));
+  }
+  chain->random = random;
+  chain->left -= pairs;
+  if (chain->left > 0) {
+    std::thread(LarsonGeneration, chain).detach();
+    return;
+  }
+  for (void*& slot : chain->slots) {
+    std::free(slot);
+    slot = nullptr;
+  }
+  // The main thread may free the chain once the count reaches 0.
+  std::atomic<int>* running = chain->running;
+  if (running->fetch_sub(1) == 1) running->notify_all();
+}
+
+// Blocks handed from producers to one consumer in batches (see the usage
+// comment at the top): a mutex-protected queue of at most kDepth batches of
+// up to kBatch blocks.
+class Handoff {
+ public:
+  static constexpr int kBatch = 256;
+  static constexpr int kDepth = 8;
+  // A consumer that finds the queue empty sleeps until this many batches
+  // are queued (or every producer has closed it): a wake, a system call and
+  // a context switch, per kWake batches rather than per batch.
+  static constexpr unsigned kWake = 4;
+
+  // Before any thread uses it: how many producers will Close() it.
+  void set_producers(int producers) { producers_ = producers; }
+
+  // Queues `count` blocks, waiting while kDepth batches are queued.
+  void Put(void* const* blocks, int count) {
+    bool wake;
+    {
+      std::unique_lock lock(mutex_);
+      not_full_.wait(lock, [this] { return put_ - taken_ < kDepth; });
+      std::memcpy(batches_[put_ % kDepth], blocks, sizeof(void*) * count);
+      counts_[put_ % kDepth] = count;
+      ++put_;
+      // Only a consumer that found the queue empty waits, so the count
+      // passes kWake while it does.
+      wake = put_ - taken_ == kWake;
+    }
+    if (wake) not_empty_.notify_one();
+  }
+
+  // Moves the oldest batch into `blocks` and returns its size, waiting for
+  // one; 0 once every producer has closed and none is left.
+  int Take(void** blocks) {
+    int count;
+    {
+      std::unique_lock lock(mutex_);
+      if (put_ == taken_) {
+        not_empty_.wait(
+            lock, [this] { return put_ - taken_ >= kWake || producers_ == 0; });
+      }
+      if (put_ == taken_) return 0;
+      count = counts_[taken_ % kDepth];
+      std::memcpy(blocks, batches_[taken_ % kDepth], sizeof(void*) * count);
+      ++taken_;
+    }
+    not_full_.notify_one();
+    return count;
+  }
+
+  // A producer is done.
+  void Close() {
+    {
+      std::lock_guard lock(mutex_);
+      --producers_;
+    }
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  void* batches_[kDepth][kBatch];
+  int counts_[kDepth] = {};
+  unsigned put_ = 0;    // batches queued so far
+  unsigned taken_ = 0;  // batches taken so far
+  int producers_ = 1;
+};
+
+// A prodcons block: 16 to 512 bytes, written at both ends.
+void* ProdconsBlock(Random& random) {
+  const std::size_t size =
+      16 + Random::Below(static_cast<std::uint32_t>(random.Next()), 497);
+  auto* p = static_cast<char*>(std::malloc(size));
+  Check(p);
+  p[0] = 1;
+  p[size - 1] = 2;
+  return p;
+}
+
+// Allocates `blocks` blocks and hands them out in batches, to
+// `handoffs[0..count)` in turn, then closes those.
+void Produce(int thread, long blocks, Handoff* handoffs, int count) {
+  Random random(static_cast<std::uint64_t>(thread));
+  void* batch[Handoff::kBatch];
+  int size = 0;
+  int next = 0;
+  for (long i = 0; i < blocks; ++i) {
+    batch[size++] = ProdconsBlock(random);
+    if (size == Handoff::kBatch || i + 1 == blocks) {
+      handoffs[next].Put(batch, size);
+      next = (next + 1) % count;
+      size = 0;
+    }
+  }
+  for (int i = 0; i < count; ++i) handoffs[i].Close();
+}
+
+// Frees what `handoff` hands over until its producers are done; returns
+// the blocks freed.
+std::uint64_t Consume(Handoff& handoff) {
+  void* batch[Handoff::kBatch];
+  std::uint64_t freed = 0;
+  std::uint64_t read = 0;
+  while (const int size = handoff.Take(batch)) {
+    for (int i = 0; i < size; ++i) {
+      read += static_cast<unsigned char>(static_cast<char*>(batch[i])[0]);
+      std::free(batch[i]);
+    }
+    freed += static_cast<std::uint64_t>(size);
+  }
+  sink += read;
+  return freed;
+}
+
+// prodcons_1n and prodcons_n1 with one thread: batches of kBatch blocks
+// allocated, then freed, in turn.
+std::uint64_t ProdconsAlone(long blocks) {
+  Random random(0);
+  void* batch[Handoff::kBatch];
+  std::uint64_t read = 0;
+  for (long done = 0; done < blocks;) {
+    const int size =
+        static_cast<int>(std::min<long>(Handoff::kBatch, blocks - done));
+    for (int i = 0; i < size; ++i) batch[i] = ProdconsBlock(random);
+    for (int i = 0; i < size; ++i) {
+      read += static_cast<unsigned char>(static_cast<char*>(batch[i])[0]);
+      std::free(batch[i]);
+    }
+    done += size;
+  }
+  sink += read;
+  return static_cast<std::uint64_t>(blocks);
+}
+
+// Thread `thread` of `threads` in prodcons_1n: thread 0 produces `blocks`
+// for the others, one Handoff each. Returns the blocks it produced.
+std::uint64_t ProdconsOneToMany(int thread, int threads, long blocks,
+                                std::vector<Handoff>* handoffs) {
+  if (threads == 1) return ProdconsAlone(blocks);
+  if (thread == 0) {
+    Produce(thread, blocks, handoffs->data(), threads - 1);
+    return static_cast<std::uint64_t>(blocks);
+  }
+  Consume((*handoffs)[static_cast<std::size_t>(thread - 1)]);
+  return 0;
+}
+
+// Thread `thread` of `threads` in prodcons_n1: thread 0 frees the `blocks`
+// the others produce, all through the one Handoff. Returns the blocks it
+// freed.
+std::uint64_t ProdconsManyToOne(int thread, int threads, long blocks,
+                                std::vector<Handoff>* handoffs) {
+  if (threads == 1) return ProdconsAlone(blocks);
+  Handoff& handoff = (*handoffs)[0];
+  if (thread == 0) return Consume(handoff);
+  const long producers = threads - 1;
+  const long share = blocks / producers + (thread - 1 < blocks % producers);
+  Produce(thread, share, &handoff, 1);
+  return 0;
+}
+
 // Reads a small /proc file into `buffer`, NUL-terminated, with read(2):
 // stdio would allocate, and the reading must not disturb what it measures.
 // Returns false if unreadable.
@@ -300,15 +585,32 @@ int main(int argc, char** argv) {
   const long ops = std::atol(argv[3]);
   const std::size_t batch_size = BatchSize(workload);
   if (workload == "producer_consumer" && threads % 2 == 1) ++threads;
+  const bool prodcons_1n = workload == "prodcons_1n";
+  const bool prodcons_n1 = workload == "prodcons_n1";
+  const bool larson = workload == "larson";
   // As many as are alive at once: remote_then_other's threads each start a
-  // helper.
+  // helper, and a larson generation starts its successor before it exits.
   WarmThreadStacks(2 * threads);
   const long resident_before = ResidentKib();
-  // Only producer_consumer's: another workload's resident memory after
+  // Each only its workload's: another workload's resident memory after
   // freeing everything should not depend on how an allocator keeps them.
   std::vector<Ring> rings(workload == "producer_consumer"
                               ? static_cast<std::size_t>(threads / 2)
                               : 0);
+  std::vector<Handoff> handoffs(prodcons_1n && threads > 1
+                                    ? static_cast<std::size_t>(threads - 1)
+                                : prodcons_n1 && threads > 1 ? 1
+                                                             : 0);
+  if (prodcons_n1 && threads > 1) handoffs[0].set_producers(threads - 1);
+  std::atomic<int> larson_running{larson ? threads : 0};
+  std::vector<LarsonChain> chains(larson ? static_cast<std::size_t>(threads)
+                                         : 0);
+  for (std::size_t c = 0; c < chains.size(); ++c) {
+    chains[c].random = Random(c);
+    chains[c].left = ops;
+    chains[c].running = &larson_running;
+    LarsonFill(&chains[c]);
+  }
   std::atomic<std::uint64_t> done{0};
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
@@ -329,6 +631,14 @@ int main(int argc, char** argv) {
         n = RemoteThenOther(t, ops);
       } else if (batch_size > 0) {
         n = Batches(t, ops, batch_size);
+      } else if (prodcons_1n) {
+        n = ProdconsOneToMany(t, threads, ops, &handoffs);
+      } else if (prodcons_n1) {
+        n = ProdconsManyToOne(t, threads, ops, &handoffs);
+      } else if (larson) {
+        // Generation 0; the chain's last generation counts it done.
+        LarsonGeneration(&chains[static_cast<std::size_t>(t)]);
+        n = static_cast<std::uint64_t>(ops);
       } else {
         std::fprintf(stderr, "unknown workload %s\n", workload.c_str());
         std::exit(2);
@@ -337,12 +647,19 @@ int main(int argc, char** argv) {
     });
   }
   for (std::thread& t : pool) t.join();
+  // Larson's last generations are detached threads.
+  for (int running; (running = larson_running.load()) != 0;) {
+    larson_running.wait(running);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  // The rings and the pool are the workload's too: everything it allocated
-  // is freed now (each workload frees its own blocks).
+  // The rings, handoffs, chains and the pool are the workload's too:
+  // everything it allocated is freed now (each workload frees its own
+  // blocks).
   std::vector<Ring>().swap(rings);
+  std::vector<Handoff>().swap(handoffs);
+  std::vector<LarsonChain>().swap(chains);
   std::vector<std::thread>().swap(pool);
   // Past the purge delay, then some activity for allocators that purge only
   // when called, then a moment for any purge that activity started.
