@@ -21,6 +21,14 @@ ORDER = ["glibc", "rusty_locked", OURS] + PEERS
 RESIDENT_TARGET = 1.10
 # Issue 11's: within 1.1x of the fastest peer on every workload.
 PEER_TARGET = 1.10
+# Issue 21's: within 1.05x of the fastest peer on every workload and thread
+# count; in the geometric mean, at most 0.85x each peer's time; peak RSS
+# within 1.1x of the leanest peer's everywhere; the fast path at most 78
+# instructions per malloc/free pair.
+ISSUE21_PEER = 1.05
+ISSUE21_TIME = 0.85
+ISSUE21_RSS = 1.10
+ISSUE21_FAST_PATH = 78
 BATCHES = ["batch16", "batch256", "batch1024"]
 # The workloads callgrind counts, in the suite's order.
 PAIR_WORKLOADS = ["fastpath"] + BATCHES
@@ -256,14 +264,15 @@ def targets(rate, rss, resident, instructions, failures):
             "failed: " + "; ".join(ours_failed) if ours_failed else "all completed",
             not ours_failed)
 
-    # Issue 11 (a): instructions per pair on the batches, against the best
-    # peer on each; judged whenever callgrind ran, so that a suite from
-    # before the batches says it has none.
+    # Issue 11 (a), and issue 21's too: instructions per pair on the
+    # batches, against the best peer on each; judged whenever callgrind ran,
+    # so that a suite from before the batches says it has none.
     counted = [(instructions[w][OURS] / best_peer(instructions[w])[0], w)
                for w in BATCHES if OURS in instructions.get(w, {})
                and best_peer(instructions[w])]
     missing = [w for w in BATCHES if w not in {c for _, c in counted}]
-    if instructions:
+
+    def batch_row(issue):
         figures = []
         if counted:
             r, w = max(counted)
@@ -275,36 +284,46 @@ def targets(rate, rss, resident, instructions, failures):
             figures.append(f"not counted: {', '.join(missing)}")
         row("per-thread instructions per malloc/free pair <= the best of "
             "jemalloc, tcmalloc and mimalloc on 16, 256 and 1,024-byte batches "
-            "(issue 11)", "; ".join(figures),
+            f"({issue})", "; ".join(figures),
             not missing and max(counted)[0] <= 1.0)
+
+    if instructions:
+        batch_row("issue 11")
 
     # Issue 11 (b): every workload and thread count within 1.1x of the
     # fastest peer, and the geometric mean of the ratios ahead of each peer.
     peer_ratios = [(rate[k][OURS] / max(rate[k][p] for p in PEERS if p in rate[k]), k)
                    for k in rate if OURS in rate[k] and any(p in rate[k] for p in PEERS)]
-    if peer_ratios:
+
+    def peer_row(limit, name, issue):
         r, k = min(peer_ratios)
-        short = sum(x < 1 / PEER_TARGET for x, _ in peer_ratios)
-        row(f"per-thread within {PEER_TARGET:.1f}x of the fastest peer on every "
-            "workload and thread count (issue 11)",
+        short = sum(x < 1 / limit for x, _ in peer_ratios)
+        row(f"per-thread within {name} of the fastest peer on every "
+            f"workload and thread count ({issue})",
             f"worst {r:.2f}x of the fastest ({where(k)}); short on {short} of "
-            f"{len(peer_ratios)}", r >= 1 / PEER_TARGET)
+            f"{len(peer_ratios)}", r >= 1 / limit)
+
+    if peer_ratios:
+        peer_row(PEER_TARGET, f"{PEER_TARGET:.1f}x", "issue 11")
+    # (geometric mean of per-thread / peer throughput, peer, rows), per peer.
     means = []
     for p in PEERS:
         logs = [math.log(rate[k][OURS] / rate[k][p]) for k in rate
                 if rate[k].get(OURS, 0) > 0 and rate[k].get(p, 0) > 0]
         if logs:
             means.append((math.exp(sum(logs) / len(logs)), p, len(logs)))
-    if means:
+
+    def mean_figures(show):
         counts = {n for _, _, n in means}
         if len(counts) == 1:
-            figures = (", ".join(f"{m:.2f}x {p}" for m, p, _ in means)
-                       + f" (over {counts.pop()} workload and thread counts)")
-        else:
-            figures = ", ".join(f"{m:.2f}x {p} (over {n})" for m, p, n in means)
+            return (", ".join(f"{show(m)} {p}" for m, p, _ in means)
+                    + f" (over {counts.pop()} workload and thread counts)")
+        return ", ".join(f"{show(m)} {p} (over {n})" for m, p, n in means)
+
+    if means:
         row("per-thread ahead of every peer in the geometric mean of its "
             "throughput ratios over all workloads and thread counts (issue 11)",
-            figures, all(m > 1 for m, _, _ in means))
+            mean_figures(lambda m: f"{m:.2f}x"), all(m > 1 for m, _, _ in means))
 
     # Issue 11 (c).
     worst = min(((rate[k][OURS] / rate[k]["glibc"], k) for k in rate
@@ -319,6 +338,7 @@ def targets(rate, rss, resident, instructions, failures):
         row("per-thread >= 10x locked at 16 threads (author's experiment; issue 11)",
             f"{r:.1f}x", r >= 10)
 
+    # (per-thread / leanest peer peak RSS, key) for each row.
     rss_ratios = [(rss[k][OURS] / min(rss[k][p] for p in PEERS if p in rss[k]), k)
                   for k in rss if OURS in rss[k] and any(p in rss[k] for p in PEERS)]
     if rss_ratios:
@@ -339,6 +359,35 @@ def targets(rate, rss, resident, instructions, failures):
         r = fast[OURS] / fast["mimalloc"]
         row("fast path <= 1.25x mimalloc's instructions per malloc/free pair",
             f"{fast[OURS]:.1f} vs {fast['mimalloc']:.1f} ({r:.2f}x)", r <= 1.25)
+
+    # Issue 21.
+    if peer_ratios:
+        peer_row(ISSUE21_PEER, f"{ISSUE21_PEER:.2f}x", "issue 21")
+    if means:
+        # Time is the inverse of throughput: per-thread's time over the
+        # peer's is 1 / (per-thread / peer throughput).
+        row(f"per-thread's time at most {ISSUE21_TIME:.2f}x each peer's in the "
+            "geometric mean over all workloads and thread counts (issue 21)",
+            mean_figures(lambda m: f"{1 / m:.2f}x"),
+            all(1 / m <= ISSUE21_TIME for m, _, _ in means))
+    if rss_ratios:
+        r, k = max(rss_ratios)
+        over = sum(x > ISSUE21_RSS for x, _ in rss_ratios)
+        figures = (f"worst {r:.2f}x ({where(k)}); over on {over} of "
+                   f"{len(rss_ratios)}")
+        at_16 = [x for x in rss_ratios if x[1][1] == 16]
+        if at_16:
+            r16, k16 = max(at_16)
+            figures += f"; worst at 16 threads {r16:.2f}x ({k16[0]})"
+        row(f"per-thread peak RSS within {ISSUE21_RSS:.1f}x of the leanest "
+            "peer's on every workload and thread count, 16 threads included "
+            "(issue 21)", figures, r <= ISSUE21_RSS)
+    if OURS in fast:
+        row(f"fast path <= {ISSUE21_FAST_PATH} instructions per malloc/free "
+            "pair (fastpath; issue 21)", f"{fast[OURS]:.1f}",
+            fast[OURS] <= ISSUE21_FAST_PATH)
+    if instructions:
+        batch_row("issue 21")
     lines.append("")
     return lines
 
@@ -409,8 +458,15 @@ def svg(rate, allocators, path):
 
 
 def main():
-    out = sys.argv[1]
+    """benchmark_report.py OUT: report.md's text from the CSVs in OUT, and
+    OUT/throughput.svg. benchmark_report.py --targets OUT: the table of
+    targets only (the suite prints it at the end)."""
+    only_targets = sys.argv[1] == "--targets"
+    out = sys.argv[2] if only_targets else sys.argv[1]
     rate, rss, resident, instructions, failures = load(out)
+    if only_targets:
+        print("\n".join(targets(rate, rss, resident, instructions, failures)))
+        return
     allocators = [a for a in ORDER if any(a in v for v in rate.values())
                   or any(a in v for v in (failures or {}).values())]
     lines = (targets(rate, rss, resident, instructions, failures)

@@ -12,7 +12,8 @@
 # suite goes on.
 #
 # Usage: tools/benchmark_suite.sh [output_dir]   (default: bench-out/)
-# Output: results.csv, failures.csv, callgrind.csv, report.md, throughput.svg
+# Output: results.csv, failures.csv, callgrind.csv, report.md, throughput.svg;
+# the report's table of targets, met or not, also on standard output.
 set -euo pipefail
 
 # shellcheck source=tools/common.sh
@@ -39,13 +40,23 @@ done
 
 # workload ops_per_thread threads...
 # Long enough per thread (tens of milliseconds or more) that start-up and
-# first-touch page faults do not dominate. For the standard workloads the
-# second field is: glibc_simple, the block size (bench-malloc-simple's own
-# timing, about 0.2 s); glibc_thread, the seconds each run lasts;
-# mimalloc_stress, about how many allocations each run makes in all (its
-# iterations are chosen to match at every thread count: 1 to 2 s here). The
-# batches' pairs are whole rounds of their 25/100/400/1600-block cycle (6400
-# pairs), about 0.3 s each under glibc.
+# first-touch page faults do not dominate. A workload may have more than one
+# line, with fewer operations per thread at higher thread counts, where the
+# same number would make the slower allocators' runs last many seconds on a
+# 2-core machine: larson is 0.2 to 0.8 s a run under glibc (and up to 10 s
+# under the locked allocator, at 16 threads); large_loop at 4 and 16 threads
+# 0.1 to 0.4 s under glibc, which keeps the blocks it freed, but 0.3 to 3 s
+# under the allocators that return them and fault them in again. For
+# prodcons_1n and prodcons_n1 the number is what their lone producer or
+# consumer does, so a run takes about as long at any thread count (0.1 to
+# 0.4 s under glibc from 2 threads; at 1 thread, a plain allocate-then-free
+# loop, 0.06 s). These four add about 7 minutes to the suite. For the
+# standard workloads the second field is: glibc_simple, the block size
+# (bench-malloc-simple's own timing, about 0.2 s); glibc_thread, the seconds
+# each run lasts; mimalloc_stress, about how many allocations each run makes
+# in all (its iterations are chosen to match at every thread count: 1 to 2 s
+# here). The batches' pairs are whole rounds of their 25/100/400/1600-block
+# cycle (6400 pairs), about 0.3 s each under glibc.
 workloads=(
   "vectors 40000 1 2 4 8 16"
   "producer_consumer 1000000 2 4 8 16"
@@ -55,6 +66,11 @@ workloads=(
   "batch256 5120000 1"
   "batch1024 1920000 1"
   "large_loop 300 1 2"
+  "large_loop 40 4 16"
+  "larson 10000000 1 2"
+  "larson 2500000 4 16"
+  "prodcons_1n 3000000 1 2 4 16"
+  "prodcons_n1 3000000 1 2 4 16"
   "remote_then_other 4000000 1"
   "python 1 1"
   "glibc_simple 16 1"
@@ -286,4 +302,6 @@ if command -v valgrind >/dev/null; then
 fi
 
 python3 tools/benchmark_report.py "${out}" >"${out}/report.md"
+echo
+python3 tools/benchmark_report.py --targets "${out}"
 echo "report: ${out}/report.md, plot: ${out}/throughput.svg"
