@@ -82,11 +82,12 @@ class PerThreadMalloc {
   }
 
   // Every slow case leaves by a tail call, so the fast path saves no
-  // registers. A pointer into the chunk the thread last freed into locally
-  // (ThreadBinding::InLocalChunk) is known to be in a chunk of this
-  // allocator and of the thread's own heap: only the block boundary and a
-  // double free are left to check.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void Deallocate(void* ptr) {
+  // registers; they are all noexcept, so that operator delete (noexcept)
+  // needs no frame around them either. A pointer into the chunk the thread last
+  // freed into locally (ThreadBinding::InLocalChunk) is known to be in a chunk
+  // of this allocator and of the thread's own heap: only the block boundary and
+  // a double free are left to check.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Deallocate(void* ptr) noexcept {
     if (ABSL_PREDICT_FALSE(!binding_.InLocalChunk(ptr))) {
       return DeallocateElsewhere(ptr);
     }
@@ -110,7 +111,7 @@ class PerThreadMalloc {
   // free_sized): a size above kSmallMax names a medium or large block, which
   // skips the chunk lookup. A wrong size is misuse, caught as a foreign
   // pointer by the heap it leads to.
-  void DeallocateSized(void* ptr, std::size_t size) {
+  void DeallocateSized(void* ptr, std::size_t size) noexcept {
     if (size > kSmallMax) return DeallocateOther(ptr);
     Deallocate(ptr);
   }
@@ -198,7 +199,7 @@ class PerThreadMalloc {
                                               std::size_t align);
   // Deallocate for a pointer outside the thread's cached chunk: a chunk
   // lookup, then the same checks, and a local free caches the chunk.
-  ABSL_ATTRIBUTE_NOINLINE void DeallocateElsewhere(void* ptr) {
+  ABSL_ATTRIBUTE_NOINLINE void DeallocateElsewhere(void* ptr) noexcept {
     if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
       return DeallocateOther(ptr);
     }
@@ -213,13 +214,13 @@ class PerThreadMalloc {
   }
   // Out of line so that the medium and large heaps' code does not crowd
   // free's fast path.
-  ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) {
+  ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) noexcept {
     if (ptr == nullptr) return;
     medium_.Deallocate(ptr);
     PurgeDue();
   }
   // The blocks of a span's later pages, and misuse.
-  ABSL_ATTRIBUTE_NOINLINE void DeallocateInSpan(void* ptr) {
+  ABSL_ATTRIBUTE_NOINLINE void DeallocateInSpan(void* ptr) noexcept {
     PageInfo* page = CheckedSpanBlock(ptr);
     FreeBlock(page, ptr, reinterpret_cast<std::uintptr_t>(page->start),
               page->linked_bytes.load(std::memory_order_relaxed));
@@ -238,7 +239,7 @@ class PerThreadMalloc {
   }
   // Frees `ptr` of `page`, another heap's, batched through the calling
   // thread's heap when it has one.
-  ABSL_ATTRIBUTE_NOINLINE void FreeRemote(PageInfo* page, void* ptr) {
+  ABSL_ATTRIBUTE_NOINLINE void FreeRemote(PageInfo* page, void* ptr) noexcept {
     if (ThreadHeap<S>* mine = binding_.SlotHeap(); mine != nullptr) {
       return mine->FreeRemoteBatched(page, ptr);
     }

@@ -68,7 +68,7 @@ class ThreadHeap {
 
   // Frees `block` of `page`, a page of the calling thread's own heap.
   ABSL_ATTRIBUTE_ALWAYS_INLINE static void FreeLocal(PageInfo* page,
-                                                     void* block) {
+                                                     void* block) noexcept {
     FreeLocal(page, block, reinterpret_cast<std::uintptr_t>(page->start),
               page->linked_bytes.load(std::memory_order_relaxed),
               per_thread_internal::LinkKey());
@@ -76,11 +76,9 @@ class ThreadHeap {
   // The same, with the page's start and linked_bytes already loaded, and
   // LinkKey() as `key`. Static, so that the heap is loaded (from the chunk)
   // only on the rare paths.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE static void FreeLocal(PageInfo* page,
-                                                     void* block,
-                                                     std::uintptr_t start,
-                                                     std::uint32_t linked,
-                                                     std::uintptr_t key) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static void FreeLocal(
+      PageInfo* page, void* block, std::uintptr_t start, std::uint32_t linked,
+      std::uintptr_t key) noexcept {
     // A link to the end of a list or to a block of the page: already free.
     const std::uintptr_t old = reinterpret_cast<std::uintptr_t>(
         per_thread_internal::NextOf(block, key));
@@ -103,7 +101,8 @@ class ThreadHeap {
   std::uint64_t tag() const { return tag_; }
 
   // Frees `block` of `page`, a page of another heap, at once; any thread.
-  ABSL_ATTRIBUTE_NOINLINE static void FreeRemote(PageInfo* page, void* block) {
+  ABSL_ATTRIBUTE_NOINLINE static void FreeRemote(PageInfo* page,
+                                                 void* block) noexcept {
     const std::uintptr_t key = per_thread_internal::LinkKey();
     if (ABSL_PREDICT_FALSE(LooksFree(*page, block, key)))
       ReportDoubleFree(block);
@@ -121,7 +120,8 @@ class ThreadHeap {
   // needs its place among the kRemoteBatches chains, or at FlushRemote.
   // Checked for a double free as FreeRemote checks: a chain's blocks link
   // within their page, so a block freed twice while it waits looks free.
-  ABSL_ATTRIBUTE_NOINLINE void FreeRemoteBatched(PageInfo* page, void* block);
+  ABSL_ATTRIBUTE_NOINLINE void FreeRemoteBatched(PageInfo* page,
+                                                 void* block) noexcept;
   // Hands every waiting chain over. On the owning thread: its allocation
   // slow path, purges, statistics and trims run it, its exit too, and every
   // kRemoteFlushEvery batched frees, so a block waits that long at most
@@ -211,7 +211,7 @@ class ThreadHeap {
     } while (!page->thread_free.compare_exchange_weak(
         old, head, std::memory_order_release, std::memory_order_relaxed));
   }
-  ABSL_ATTRIBUTE_NOINLINE void FlushRemoteSlow();
+  ABSL_ATTRIBUTE_NOINLINE void FlushRemoteSlow() noexcept;
   ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_NORETURN static void ReportDoubleFree(
       void* block) {
     ReportMisuse("double free, or use of a freed block", block);
@@ -222,8 +222,8 @@ class ThreadHeap {
   // reuse (a program that frees a batch tends to allocate the same sizes
   // again); the next purge, or a NewPage that finds no room, retires the empty
   // pages.
-  ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page);
-  ABSL_ATTRIBUTE_NOINLINE void PageEmptied();
+  ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page) noexcept;
+  ABSL_ATTRIBUTE_NOINLINE void PageEmptied() noexcept;
   PageInfo* NewPage(int cls);
   // The first chunk with `pages` consecutive pages unused, and where.
   ChunkHeader* FirstChunkWithRoom(int pages, int* index) const {
@@ -287,7 +287,7 @@ class ThreadHeap {
 };
 
 template <ChunkSource S>
-void ThreadHeap<S>::FreeRemoteBatched(PageInfo* page, void* block) {
+void ThreadHeap<S>::FreeRemoteBatched(PageInfo* page, void* block) noexcept {
   if (ABSL_PREDICT_FALSE(LooksFree(*page, block, key_))) {
     ReportDoubleFree(block);
   }
@@ -308,7 +308,7 @@ void ThreadHeap<S>::FreeRemoteBatched(PageInfo* page, void* block) {
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::FlushRemoteSlow() {
+void ThreadHeap<S>::FlushRemoteSlow() noexcept {
   for (RemoteBatch& batch : remote_) {
     if (batch.page != nullptr) PushBatch(batch);
   }
@@ -359,7 +359,7 @@ void* ThreadHeap<S>::PopChecked(PageInfo* page) {
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::PageRefilled(PageInfo* page) {
+void ThreadHeap<S>::PageRefilled(PageInfo* page) noexcept {
   OwnerAdd(page->used, -1u);
   PageQueue& queue = QueueOf(page);
   if (page == queue.head()) return;
@@ -368,7 +368,7 @@ void ThreadHeap<S>::PageRefilled(PageInfo* page) {
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::PageEmptied() {
+void ThreadHeap<S>::PageEmptied() noexcept {
   empty_pages_kept_ = true;
   if (purge_due_ns_ == 0) purge_due_ns_ = CoarseNowNs() + PurgeDelayNs();
 }
