@@ -626,10 +626,14 @@ class Lifecycle {
     }
   }
 
-  // Every actor is idle here.
+  // Every actor is idle here. Each live one hands over the remote frees it
+  // batched, as a thread going idle may (an exited one did at its exit).
   void Check(bool trimmed = false) {
     unchecked_ = 0;
     thread_exited_ = false;
+    for (int a = 0; a < kActors; ++a) {
+      if (actors_[a]) actors_[a]->Run([this] { heap_.FlushRemoteFrees(); });
+    }
     const HeapReport report = heap_.Verify();
     if (!report.ok()) Require("Verify: " + report.ToString());
     const HeapStats stats = heap_.Stats();

@@ -160,6 +160,14 @@ class PerThreadMalloc {
   [[nodiscard]] HeapStats Stats();
   // How many thread heaps exist (live and abandoned): a measure of adoption.
   std::size_t HeapCount() { return binding_.HeapCount(); }
+  // Hands the blocks the calling thread freed into other heaps and still
+  // holds in its batches (ThreadHeap::FreeRemoteBatched) over now: for a
+  // thread about to go idle, so that Stats() is exact without waiting for
+  // it to allocate again or exit. Stats() and Verify() do it for their
+  // caller.
+  void FlushRemoteFrees() {
+    if (ThreadHeap<S>* mine = binding_.CachedHeap()) mine->FlushRemote();
+  }
 
   // pthread_atfork's three handlers: no lock is held halfway through a
   // change when the child starts, and the child orphans the heaps of the
@@ -352,7 +360,7 @@ void* PerThreadMalloc<S, M>::Reallocate(void* ptr, std::size_t size,
 
 template <ChunkSource S, MediumHeap M>
 HeapReport PerThreadMalloc<S, M>::Verify() {
-  if (ThreadHeap<S>* mine = binding_.CachedHeap()) mine->FlushRemote();
+  FlushRemoteFrees();
   HeapReport report;
   binding_.ForEachHeap([&report](const ThreadHeap<S>& heap) {
     report = heap.Verify();
@@ -363,7 +371,7 @@ HeapReport PerThreadMalloc<S, M>::Verify() {
 
 template <ChunkSource S, MediumHeap M>
 HeapStats PerThreadMalloc<S, M>::Stats() {
-  if (ThreadHeap<S>* mine = binding_.CachedHeap()) mine->FlushRemote();
+  FlushRemoteFrees();
   HeapStats stats;
   binding_.ForEachHeap([&stats](const ThreadHeap<S>& heap) {
     heap.AddStats(stats);
