@@ -323,6 +323,8 @@ class Lifecycle {
     const std::size_t count = 1 + std::size_t{in.Byte()} * 2;
     const std::size_t size = ClassSize(cls);
     const std::vector<Live> doomed = TakeEvery(1 + in.Byte() % 3);
+    // Blocks freed earlier and still batched would count as allocated too.
+    FlushEveryActor();
     const std::size_t live_before = live_.size() + doomed.size();
     ExpectChunksFor(count * size);
     std::atomic<int> busy{2};
@@ -452,6 +454,9 @@ class Lifecycle {
   // Every heap trimmed, as each thread's purge and malloc_trim would leave
   // it: then the footprint oracle, exactly.
   void TrimEverywhere() {
+    // A page emptied only by a batch pushed after the trims would keep its
+    // chunk, and the footprint check is exact here.
+    FlushEveryActor();
     // Actor 0 at least, so that abandoned heaps are trimmed even when no
     // thread is left.
     for (int a = 0; a < kActors; ++a) {
@@ -626,14 +631,22 @@ class Lifecycle {
     }
   }
 
-  // Every actor is idle here. Each live one hands over the remote frees it
-  // batched, as a thread going idle may (an exited one did at its exit).
+  // Every live actor hands over the remote frees it holds in its batches
+  // (ThreadHeap::FreeRemoteBatched), as a thread going idle may: until then
+  // they count as allocated. An exited actor's went over at its exit.
+  void FlushEveryActor() {
+    for (int a = 0; a < kActors; ++a) {
+      if (actors_[a] != nullptr) {
+        actors_[a]->Run([this] { heap_.FlushRemoteFrees(); });
+      }
+    }
+  }
+
+  // Every actor is idle here.
   void Check(bool trimmed = false) {
+    FlushEveryActor();
     unchecked_ = 0;
     thread_exited_ = false;
-    for (int a = 0; a < kActors; ++a) {
-      if (actors_[a]) actors_[a]->Run([this] { heap_.FlushRemoteFrees(); });
-    }
     const HeapReport report = heap_.Verify();
     if (!report.ok()) Require("Verify: " + report.ToString());
     const HeapStats stats = heap_.Stats();

@@ -89,7 +89,7 @@ instructions_per_pair() {
 # when unrelated code changes taken out: addresses, rip-relative offsets,
 # large displacements (fields deep in the global heap object, placed by
 # the layout of members the fast paths never read) and the padding after
-# each function. What is left are the instructions and the symbols they
+# each function (nops, and zero bytes, which read as add %al,(%rax)). What is left are the instructions and the symbols they
 # reach, which change when the fast paths' code does.
 fast_path_listing() {
   local library=$1 symbol
@@ -102,6 +102,6 @@ fast_path_listing() {
         -e 's/0x[0-9a-f]{4,}\(/OFFSET(/g' \
         -e 's/[[:space:]]+#.*<([^>+]+)(\+0x[0-9a-f]+)?>$/  # \1/' \
         -e 's/^(j[a-z]+|call)[[:space:]]+[0-9a-f]+ </\1 </' |
-      grep -vE '^(nop|data16|xchg +%ax,%ax|cs nop|\.\.\.)'
+      grep -vE '^(nop|data16|xchg +%ax,%ax|cs nop|add +%al,\(%rax\)$|\.\.\.)'
   done
 }

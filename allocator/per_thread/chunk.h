@@ -85,12 +85,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void OwnerStore(T& field, T value) {
 // as OwnerStore's fields are; true when the result is zero. On x86-64 one
 // unlocked read-modify-write instruction: its load and its store are each
 // single aligned accesses, just what the relaxed load and store it stands
-// for compile to, and nobody else writes the field. Under ThreadSanitizer,
-// which cannot see into asm, and elsewhere, the relaxed store itself.
+// for compile to, and nobody else writes the field. Under ThreadSanitizer
+// and AddressSanitizer, which cannot see into asm, and elsewhere, the
+// relaxed store itself.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool OwnerAdd(std::uint32_t& field,
                                                   std::uint32_t delta) {
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && \
-    !ABSL_HAVE_FEATURE(thread_sanitizer)
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) &&                   \
+    !ABSL_HAVE_FEATURE(thread_sanitizer) && !defined(__SANITIZE_ADDRESS__) && \
+    !ABSL_HAVE_FEATURE(address_sanitizer)
   bool zero;
   asm("addl %2, %0" : "+m"(field), "=@ccz"(zero) : "ir"(delta));
   return zero;

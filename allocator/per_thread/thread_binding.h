@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -86,14 +87,14 @@ class ThreadBinding {
   // TLS slot caches for this allocator (TlsSlot::local_chunk).
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool InLocalChunk(const void* p) const {
     return per_thread_internal::LocalChunkKey(
-               p, id_.load(std::memory_order_relaxed)) ==
+               p, chunk_id_.load(std::memory_order_relaxed)) ==
            per_thread_internal::tls_slot.local_chunk;
   }
   // Caches `chunk`, a chunk of the heap in the calling thread's TLS slot,
   // which must be this allocator's.
   void CacheLocalChunk(const void* chunk) {
-    const std::uint64_t id = id_.load(std::memory_order_relaxed);
-    if (id < kChunkSize) {
+    const std::uint64_t id = chunk_id_.load(std::memory_order_relaxed);
+    if (id != per_thread_internal::kUncachedId) {
       per_thread_internal::tls_slot.local_chunk =
           per_thread_internal::LocalChunkKey(chunk, id);
     }
@@ -141,7 +142,9 @@ class ThreadBinding {
   // In the child: the heaps of threads that were running when the parent
   // forked may have been halfway through a change, and their threads do not
   // exist here. They become orphans: never adopted, visited or counted;
-  // frees into them still work (remote frees are atomic pushes).
+  // frees into them still work (remote frees are atomic pushes). The
+  // remote frees those threads held in batches stay there, in use: one
+  // may have been halfway through FreeRemoteBatched.
   void UnlockAfterForkInChild() ABSL_UNLOCK_FUNCTION(lock_);
 
   void set_mapper_for_testing(HeapMapper mapper) ABSL_LOCKS_EXCLUDED(lock_) {
@@ -189,6 +192,10 @@ class ThreadBinding {
   // the fast path needs no check that the slot's heap exists.
   static constexpr std::uint64_t kUnbound = ~std::uint64_t{0};
   std::atomic<std::uint64_t> id_{kUnbound};
+  // id_ where it is below kUncachedId, else kUncachedId: the low bits of
+  // this allocator's LocalChunkKey. The whole id_ would let an id of
+  // kChunkSize or more alias another instance's cached key.
+  std::atomic<std::uint64_t> chunk_id_{per_thread_internal::kUncachedId};
   pthread_key_t key_{};  // Created under lock_ before id_ publishes it.
   HeapMapper mapper_ ABSL_GUARDED_BY(lock_) = &MapHeapMemory;
   Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;      // Every heap.
@@ -209,8 +216,11 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
         ReportMisuse("cannot create a thread key for the per-thread heaps",
                      this);
       }
-      id_.store(per_thread_internal::next_instance.fetch_add(1) + 1,
-                std::memory_order_release);
+      const std::uint64_t id =
+          per_thread_internal::next_instance.fetch_add(1) + 1;
+      chunk_id_.store(std::min(id, per_thread_internal::kUncachedId),
+                      std::memory_order_relaxed);
+      id_.store(id, std::memory_order_release);
     } else {
       heap = static_cast<Heap*>(pthread_getspecific(key_));
     }

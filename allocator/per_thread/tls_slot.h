@@ -33,10 +33,14 @@ extern constinit thread_local TlsSlot tls_slot
     __attribute__((tls_model("initial-exec")));
 extern constinit std::atomic<std::uint64_t> next_instance;
 
+// The low bits of the key of every allocator whose chunks are never cached
+// (ids from here on, after four million allocators): no cached key has
+// them, so such an allocator never hits. Not 0, which an empty slot has.
+inline constexpr std::uint64_t kUncachedId = kChunkSize - 1;
+
 // What TlsSlot::local_chunk holds for the chunk at `p` of allocator
-// `instance`. Chunks are kChunkSize-aligned, so instances below kChunkSize
-// fit in the low bits and two instances' keys never match; larger ones
-// (after four million allocators) are not cached.
+// `instance`, an id below kUncachedId. Chunks are kChunkSize-aligned, so
+// the id fits in the low bits and two instances' keys never match.
 inline std::uintptr_t LocalChunkKey(const void* p, std::uint64_t instance) {
   return (reinterpret_cast<std::uintptr_t>(p) & ~(kChunkSize - 1)) | instance;
 }
