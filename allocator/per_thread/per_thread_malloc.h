@@ -206,19 +206,12 @@ class PerThreadMalloc {
   ABSL_ATTRIBUTE_NOINLINE void* AllocateOther(std::size_t size,
                                               std::size_t align);
   // Deallocate for a pointer outside the thread's cached chunk: a chunk
-  // lookup, then the same checks, and a local free caches the chunk.
+  // lookup, then the same checks.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateElsewhere(void* ptr) noexcept {
     if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
       return DeallocateOther(ptr);
     }
-    PageInfo* page = CheckedSmallBlock(ptr);
-    const ChunkHeader* chunk = ChunkOf(ptr);
-    if (chunk->owner_tag != ThreadBinding<S>::SlotTag()) {
-      return FreeRemote(page, ptr);
-    }
-    // The slot's heap owns the chunk, so the slot is this allocator's.
-    binding_.CacheLocalChunk(chunk);
-    ThreadHeap<S>::FreeLocal(page, ptr);
+    FreeBlock(CheckedSmallBlock(ptr), ptr);
   }
   // Out of line so that the medium and large heaps' code does not crowd
   // free's fast path.
@@ -229,21 +222,19 @@ class PerThreadMalloc {
   }
   // The blocks of a span's later pages, and misuse.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateInSpan(void* ptr) noexcept {
-    PageInfo* page = CheckedSpanBlock(ptr);
-    FreeBlock(page, ptr, reinterpret_cast<std::uintptr_t>(page->start),
-              page->linked_bytes.load(std::memory_order_relaxed));
+    FreeBlock(CheckedSpanBlock(ptr), ptr);
   }
-  // Frees `ptr`, a block of `page` (start and linked_bytes given), into the
-  // calling thread's heap when the chunk is its own, else remotely.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeBlock(PageInfo* page, void* ptr,
-                                              std::uintptr_t start,
-                                              std::uint32_t linked) {
+  // Frees `ptr`, a checked block of `page` in one of this allocator's
+  // chunks, into the calling thread's heap when the chunk is its own (and
+  // caches the chunk for the next free), else remotely.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void FreeBlock(PageInfo* page, void* ptr) {
     const ChunkHeader* chunk = ChunkOf(ptr);
-    if (ABSL_PREDICT_FALSE(chunk->owner_tag != ThreadBinding<S>::SlotTag())) {
+    if (chunk->owner_tag != ThreadBinding<S>::SlotTag()) {
       return FreeRemote(page, ptr);
     }
-    ThreadHeap<S>::FreeLocal(page, ptr, start, linked,
-                             per_thread_internal::LinkKey());
+    // The slot's heap owns the chunk, so the slot is this allocator's.
+    binding_.CacheLocalChunk(chunk);
+    ThreadHeap<S>::FreeLocal(page, ptr);
   }
   // Frees `ptr` of `page`, another heap's, batched through the calling
   // thread's heap when it has one.

@@ -360,10 +360,10 @@ void* ThreadHeap<S>::PopChecked(PageInfo* page) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::PageRefilled(PageInfo* page) noexcept {
-  OwnerAdd(page->used, -1u);
+  const bool emptied = OwnerAdd(page->used, -1u);
   PageQueue& queue = QueueOf(page);
   if (page == queue.head()) return;
-  if (page->used == 0) PageEmptied();
+  if (emptied) PageEmptied();
   queue.MoveBehindHead(page);
 }
 

@@ -27,7 +27,7 @@ struct TlsSlot {
   // a heap bound now might never be abandoned (ThreadBinding::AllocateUnbound).
   bool exiting = false;
 };
-// Defined once (thread_binding.cc) rather than inline: an inline variable is
+// Defined once (tls_slot.cc) rather than inline: an inline variable is
 // a unique global symbol, which a shared library cannot keep to itself.
 extern constinit thread_local TlsSlot tls_slot
     __attribute__((tls_model("initial-exec")));
