@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -382,6 +383,44 @@ TYPED_TEST(PerThreadLifecycleTest, AnAdoptedHeapCollectsFreesBeforeGrowing) {
   damaged += CheckAndFreeAll(heap, chunks[0]) +
              CheckAndFreeAll(heap, chunks[2]) + CheckAndFreeAll(heap, more);
   EXPECT_EQ(damaged.load(), 0);
+  ExpectConsistent(heap, 0);
+}
+
+TYPED_TEST(PerThreadLifecycleTest, TheHeapAbandonedFirstIsAdoptedFirst) {
+  auto& heap = this->heap();
+  // Two threads with heaps of their own at once; the first exits first.
+  void* older = nullptr;
+  void* newer = nullptr;
+  std::latch both_have_heaps(2);
+  std::latch older_gone(1);
+  std::thread first([&] {
+    older = heap.Allocate(kRequest);
+    both_have_heaps.arrive_and_wait();
+  });
+  std::thread second([&] {
+    newer = heap.Allocate(kRequest);
+    both_have_heaps.arrive_and_wait();
+    older_gone.wait();
+  });
+  first.join();
+  older_gone.count_down();
+  second.join();
+  ASSERT_EQ(heap.HeapCount(), 2u);
+  ASSERT_NE(ChunkOf(older), ChunkOf(newer));
+
+  // Its blocks have had the longest to be freed: a successor that starts
+  // before its predecessor exits must not take the newest heap, full of
+  // blocks still in use, while emptied ones wait.
+  for (void* expected : {older, newer}) {
+    std::thread([&] {
+      void* p = heap.Allocate(kRequest);
+      EXPECT_EQ(ChunkOf(p), ChunkOf(expected)) << "adopted out of order";
+      heap.Deallocate(p);
+    }).join();
+  }
+  EXPECT_EQ(heap.HeapCount(), 2u);
+  heap.Deallocate(older);
+  heap.Deallocate(newer);
   ExpectConsistent(heap, 0);
 }
 

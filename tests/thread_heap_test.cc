@@ -117,6 +117,31 @@ TYPED_TEST(ThreadHeapTest, RemoteFreesComeBackWhenThePageRunsDry) {
   EXPECT_EQ(PageOf(c), page);
 }
 
+TYPED_TEST(ThreadHeapTest, FreedBlocksBehindTheFrontComeBeforeFreshOnes) {
+  auto& heap = this->heap();
+  using Heap = std::remove_reference_t<decltype(heap)>;
+  const int cls = SizeClassOf(100);
+  // A full first page, then the second page's first linked piece in use:
+  // the front page has no free block but untouched room.
+  std::vector<void*> blocks{heap.Allocate(cls)};
+  PageInfo* full = PageOf(blocks[0]);
+  while (PageOf(blocks.back()) == full) blocks.push_back(heap.Allocate(cls));
+  PageInfo* front = PageOf(blocks.back());
+  const std::uint32_t linked = front->linked_bytes.load();
+  while (front->free != nullptr) blocks.push_back(heap.Allocate(cls));
+  void* freed = blocks[1];
+  std::thread([full, freed] { Heap::FreeRemote(full, freed); }).join();
+
+  void* again = heap.Allocate(cls);
+  EXPECT_EQ(again, freed) << "fresh memory was touched while a freed block "
+                             "waited on the page behind the front";
+  EXPECT_EQ(front->linked_bytes.load(), linked);
+  ExpectIntact(heap);
+  blocks[1] = again;
+  for (void* p : blocks) heap.FreeLocal(PageOf(p), p);
+  ExpectIntact(heap);
+}
+
 TYPED_TEST(ThreadHeapTest, EmptyPagesRetireAndEmptyChunksGoBack) {
   auto& heap = this->heap();
   const int cls = SizeClassOf(4096);

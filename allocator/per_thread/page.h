@@ -54,6 +54,11 @@ inline bool LooksFree(const PageInfo& page, const void* block,
 // up cost many threads' heaps 15 to 25% more peak memory for no measurable
 // speed. False when none are left.
 inline constexpr std::size_t kFreshBlockBytes = 4096;
+// Whether LinkFreshBlocks would find blocks left in `page`, a page in use.
+inline bool HasFreshRoom(const PageInfo& page) {
+  return page.linked_bytes.load(std::memory_order_relaxed) / page.block_size <
+         page.capacity;
+}
 inline bool LinkFreshBlocks(PageInfo* page) {
   const std::uint32_t linked =
       page->linked_bytes.load(std::memory_order_relaxed);

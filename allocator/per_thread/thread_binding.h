@@ -168,6 +168,7 @@ class ThreadBinding {
     Heap* heap = abandoned_;
     if (heap == nullptr) return NewHeap(source);
     abandoned_ = heap->abandoned_next;
+    if (abandoned_ == nullptr) abandoned_last_ = nullptr;
     heap->abandoned = false;
     *adopted = true;
     return heap;
@@ -183,8 +184,10 @@ class ThreadBinding {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_) {
     heap->abandoned = true;
     heap->abandoned_ns = now;
-    heap->abandoned_next = abandoned_;
-    abandoned_ = heap;
+    heap->abandoned_next = nullptr;
+    (abandoned_last_ == nullptr ? abandoned_
+                                : abandoned_last_->abandoned_next) = heap;
+    abandoned_last_ = heap;
   }
 
   SpinLock lock_;
@@ -198,9 +201,16 @@ class ThreadBinding {
   std::atomic<std::uint64_t> chunk_id_{per_thread_internal::kUncachedId};
   pthread_key_t key_{};  // Created under lock_ before id_ publishes it.
   HeapMapper mapper_ ABSL_GUARDED_BY(lock_) = &MapHeapMemory;
-  Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;      // Every heap.
-  Heap* abandoned_ ABSL_GUARDED_BY(lock_) = nullptr;  // Their thread exited.
-  Heap* orphans_ ABSL_GUARDED_BY(lock_) = nullptr;    // Left by fork().
+  Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;  // Every heap.
+  // Heaps whose thread exited, oldest first: adopted in that order, since
+  // the blocks of the heap abandoned longest ago have had the longest to be
+  // freed. Last in, first out, a thread that starts a successor and exits
+  // (a worker pool's turnover, larson's generations) hands its successor's
+  // successor a heap full of blocks still in use, while emptied heaps sank
+  // unused: larson at 16 threads peaked at 80 MiB instead of 46.
+  Heap* abandoned_ ABSL_GUARDED_BY(lock_) = nullptr;
+  Heap* abandoned_last_ ABSL_GUARDED_BY(lock_) = nullptr;
+  Heap* orphans_ ABSL_GUARDED_BY(lock_) = nullptr;  // Left by fork().
   std::size_t heap_count_ ABSL_GUARDED_BY(lock_) = 0;
 };
 
@@ -297,6 +307,7 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
   SpinLockHolder hold(&lock_);
   // No thread adopts a heap while the lock is held: this one is their only
   // user until it lets go.
+  Heap* prev = nullptr;
   for (Heap** link = &abandoned_; *link != nullptr;) {
     Heap* heap = *link;
     // Its pages have been unused since its thread exited, at the latest.
@@ -308,8 +319,10 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
     }
     if (heap->chunks() != nullptr) {
       link = &heap->abandoned_next;
+      prev = heap;
       continue;
     }
+    if (heap == abandoned_last_) abandoned_last_ = prev;
     // No chunk names it, so no block can be freed into it any more.
     *link = heap->abandoned_next;
     Heap** registry = &heaps_;
