@@ -1,5 +1,6 @@
 #include "allocator/per_thread/thread_heap.h"
 
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/page.h"
 #include "allocator/per_thread/page_queue.h"
+#include "allocator/per_thread/retained_budget.h"
 #include "allocator/per_thread/size_classes.h"
 #include "gtest/gtest.h"
 #include "testing/expect_intact.h"
@@ -214,6 +216,55 @@ TYPED_TEST(ThreadHeapTest, LargeClassesSpanRunsOfPages) {
   }
   heap.FreeLocal(PageOf(small), small);
   ExpectIntact(heap);
+}
+
+// Retired pages stay committed for reuse only while the process-wide
+// budget has room: the rest go back to the OS at once, not after the purge
+// delay, and the count follows the pages back into use.
+TEST(ThreadHeapPurgeTest, RetiredPagesPastTheBudgetGoBackAtOnce) {
+  MmapChunkSource source;
+  RetainedBudget budget(/*floor_bytes=*/2 * kPageSize, /*per_heap_bytes=*/0);
+  ThreadHeap<MmapChunkSource> heap(&source);
+  heap.set_budget(&budget);
+  const int cls = SizeClassOf(1024);
+  const std::size_t per_page = kPageSize / ClassSize(cls);
+  constexpr int kPages = 6;  // Then a last page, to stay in use.
+  std::vector<void*> blocks;
+  for (std::size_t i = 0; i < (kPages + 1) * per_page; ++i) {
+    blocks.push_back(heap.Allocate(cls));
+    std::memset(blocks.back(), 1, ClassSize(cls));
+  }
+  std::vector<std::byte*> starts;
+  for (int p = 0; p < kPages; ++p) {
+    starts.push_back(PageOf(blocks[p * per_page])->start);
+  }
+  ASSERT_NE(PageOf(blocks.back())->start, starts.back());
+  for (std::size_t i = 0; i < kPages * per_page; ++i) {
+    heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
+  }
+  heap.CollectAll();
+  EXPECT_EQ(budget.retained(), 2 * kPageSize);
+  std::size_t resident = 0;
+  for (std::byte* start : starts) {
+    EXPECT_EQ(PageOf(start)->size_class, kPageUnused);
+    resident += ResidentPages(start, kPageSize);
+  }
+  EXPECT_EQ(resident, 2 * kPageSize / 4096)
+      << "retired pages past the budget were kept committed";
+  EXPECT_EQ(std::popcount(ChunkOf(starts[0])->dirty_unused), 2);
+
+  // Back in use, a retained page leaves the count; a purge empties it.
+  void* again = heap.Allocate(SizeClassOf(5000));
+  EXPECT_EQ(budget.retained(), kPageSize);
+  heap.FreeLocal(PageOf(again), again);
+  heap.Purge();
+  EXPECT_EQ(budget.retained(), 0u);
+  for (std::size_t i = kPages * per_page; i < blocks.size(); ++i) {
+    heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
+  }
+  heap.CollectAll(/*everything=*/true);
+  EXPECT_EQ(heap.chunks(), nullptr);
+  EXPECT_EQ(budget.retained(), 0u);
 }
 
 // An emptied page stays in its queue for reuse; once the purge delay is

@@ -18,6 +18,7 @@
 #include "allocator/common/spin_lock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk_source.h"
+#include "allocator/per_thread/retained_budget.h"
 #include "allocator/per_thread/thread_heap.h"
 #include "allocator/per_thread/tls_slot.h"
 
@@ -212,6 +213,7 @@ class ThreadBinding {
   Heap* abandoned_last_ ABSL_GUARDED_BY(lock_) = nullptr;
   Heap* orphans_ ABSL_GUARDED_BY(lock_) = nullptr;  // Left by fork().
   std::size_t heap_count_ ABSL_GUARDED_BY(lock_) = 0;
+  RetainedBudget budget_;
 };
 
 template <ChunkSource S>
@@ -278,9 +280,10 @@ ThreadHeap<S>* ThreadBinding<S>::NewHeap(S* source) {
   Heap* heap = new (memory) Heap(source);
   heap->owner = this;
   heap->set_purge_others(&PurgeAbandoned);
+  heap->set_budget(&budget_);
   heap->registry_next = heaps_;
   heaps_ = heap;
-  ++heap_count_;
+  budget_.set_heaps(++heap_count_);
   return heap;
 }
 
@@ -328,7 +331,7 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
     Heap** registry = &heaps_;
     while (*registry != heap) registry = &(*registry)->registry_next;
     *registry = heap->registry_next;
-    --heap_count_;
+    budget_.set_heaps(--heap_count_);
     heap->~Heap();
     UnmapHeapMemory(heap, sizeof(Heap));
   }
@@ -344,7 +347,7 @@ void ThreadBinding<S>::UnlockAfterForkInChild() {
     Heap** list = keep ? &kept : &orphans_;
     heap->registry_next = *list;
     *list = heap;
-    if (!keep) --heap_count_;
+    if (!keep) budget_.set_heaps(--heap_count_);
     heap = next;
   }
   heaps_ = kept;

@@ -20,6 +20,7 @@
 #include "allocator/per_thread/free_block.h"
 #include "allocator/per_thread/page.h"
 #include "allocator/per_thread/page_queue.h"
+#include "allocator/per_thread/retained_budget.h"
 #include "allocator/per_thread/size_classes.h"
 #include "allocator/per_thread/tls_slot.h"
 
@@ -161,6 +162,11 @@ class ThreadHeap {
   void set_purge_others(void (*purge_others)(void*)) {
     purge_others_ = purge_others;
   }
+  // The process-wide budget for pages this heap retires and keeps
+  // committed, shared with the other heaps of its allocator; before the
+  // heap takes its first chunk. Without one, retired pages wait the purge
+  // delay however many there are.
+  void set_budget(RetainedBudget* budget) { budget_ = budget; }
 
   // The first broken invariant of this heap's chunks, pages and queues. Only
   // while no thread allocates or frees in it.
@@ -241,6 +247,38 @@ class ThreadHeap {
                                           bool release_last = false);
   // Unlinks `chunk`, with no page in use, and gives it back to the source.
   void ReleaseChunk(ChunkHeader* chunk);
+  // Whether the pages of `run` (a chunk's page mask), just retired, may
+  // stay committed: counted against the budget when they may.
+  bool Retain(std::uint64_t run) {
+    if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
+      return budget_ == nullptr ||
+             budget_->TryRetain(std::popcount(run) * kPageSize);
+    }
+    return true;  // A source that cannot decommit keeps them anyway.
+  }
+  // The pages of `dirty` (a chunk's page mask), retained until now, are in
+  // use again, decommitted or leaving with their chunk.
+  void Unretain(std::uint64_t dirty) {
+    if (budget_ != nullptr && dirty != 0) {
+      if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
+        budget_->Release(std::popcount(dirty) * kPageSize);
+      }
+    }
+  }
+  // Gives the memory of `chunk`'s pages in `run` (a page mask) back to the
+  // OS, where the source can.
+  void Decommit(ChunkHeader* chunk, std::uint64_t run) {
+    if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
+      while (run != 0) {
+        const int first = std::countr_zero(run);
+        const int pages = std::countr_one(run >> first);
+        source_->Decommit(
+            reinterpret_cast<std::byte*>(chunk) + first * kPageSize,
+            pages * kPageSize);
+        run &= ~PageRunMask(first, pages);
+      }
+    }
+  }
 
   // Chains of blocks this heap's thread freed into other heaps' pages,
   // waiting to go over (FreeRemoteBatched); a page's chain has one place,
@@ -284,6 +322,7 @@ class ThreadHeap {
   std::uint64_t purges_ = 0;
   void (*purge_others_)(void*) = nullptr;
   std::int64_t next_purge_others_ns_ = 0;
+  RetainedBudget* budget_ = nullptr;
 };
 
 template <ChunkSource S>
@@ -428,6 +467,7 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
   PageInfo* page = &chunk->pages[index];
   StartPage(page, reinterpret_cast<std::byte*>(chunk) + index * kPageSize, cls);
   chunk->used_pages |= PageRunMask(index, pages);
+  Unretain(chunk->dirty_unused & PageRunMask(index, pages));
   chunk->dirty_unused &= ~PageRunMask(index, pages);
   return page;
 }
@@ -445,9 +485,14 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page, bool release_last) {
   // unless it is the heap's only one: keep that for the next allocation.
   if (std::popcount(chunk->used_pages) - 1 > kLeft ||
       (chunks_ == chunk && chunk->next == nullptr && !release_last)) {
-    // The page's memory stays for reuse until the purge delay is over.
-    chunk->dirty_unused |= run;
-    if (purge_due_ns_ == 0) purge_due_ns_ = CoarseNowNs() + PurgeDelayNs();
+    // The page's memory stays for reuse until the purge delay is over, if
+    // the budget allows.
+    if (Retain(run)) {
+      chunk->dirty_unused |= run;
+      if (purge_due_ns_ == 0) purge_due_ns_ = CoarseNowNs() + PurgeDelayNs();
+    } else {
+      Decommit(chunk, run);
+    }
     return false;
   }
   ReleaseChunk(chunk);
@@ -463,6 +508,7 @@ void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
     *link = chunk->next;
   }
   --chunk_count_;
+  Unretain(chunk->dirty_unused);
   per_thread_internal::ForgetLocalChunk(chunk);
   chunk->~ChunkHeader();
   source_->ReleaseChunk(chunk);
@@ -504,18 +550,10 @@ void ThreadHeap<S>::Purge() {
   CollectAll(/*everything=*/true);
   purge_due_ns_ = 0;
   for (ChunkHeader* chunk = chunks_; chunk != nullptr; chunk = chunk->next) {
-    std::uint64_t dirty = chunk->dirty_unused;
+    const std::uint64_t dirty = chunk->dirty_unused;
     chunk->dirty_unused = 0;
-    if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
-      while (dirty != 0) {
-        const int first = std::countr_zero(dirty);
-        const int pages = std::countr_one(dirty >> first);
-        source_->Decommit(
-            reinterpret_cast<std::byte*>(chunk) + first * kPageSize,
-            pages * kPageSize);
-        dirty &= ~PageRunMask(first, pages);
-      }
-    }
+    Unretain(dirty);
+    Decommit(chunk, dirty);
   }
   // Chunks released just now waited as long as their pages did.
   if constexpr (requires { source_->PurgeReleased(true); }) {
