@@ -241,6 +241,9 @@ class Lifecycle {
           case 2:
             Fork(in, a);
             break;
+          case 3:
+            ReclaimBesideWork(in, a);
+            break;
           default:
             ExitWhileFreeing(in, a);
             break;
@@ -352,6 +355,50 @@ class Lifecycle {
     maker.Wait();
     stats.Wait();
     for (const Live& l : made) Admit(l, /*fill=*/false);
+  }
+
+  // Idle heaps reclaimed (as a heap about to take a new chunk does) by
+  // actor `a`, over and over, while actor `b` frees blocks into other
+  // heaps' pages and actor `c` allocates: the other actors' heaps are idle
+  // (each actor runs one command at a time), and the busy ones' owners run
+  // their fast paths beside the reclaim, which may take nothing they write
+  // unordered (TSan reports it: kReclaimTakesFrontPage) and no page with a
+  // block in use (the model's checks report that).
+  void ReclaimBesideWork(FuzzInput& in, int a) {
+    const int b = (a + 1 + in.Byte() % (kActors - 1)) % kActors;
+    int c = (b + 1 + in.Byte() % (kActors - 1)) % kActors;
+    if (c == a) c = (c + 1) % kActors;
+    if (c == b) c = (c + 1) % kActors;
+    const int cls = in.Byte() % 24;
+    const std::size_t count = 1 + std::size_t{in.Byte()} * 2;
+    const std::size_t size = ClassSize(cls);
+    const std::vector<Live> doomed = TakeEvery(1 + in.Byte() % 3);
+    ExpectChunksFor(count * size);
+    std::atomic<int> busy{2};
+    std::vector<Live> made;
+    Actor& reclaimer = Get(a);
+    Actor& freer = Get(b);
+    Actor& maker = Get(c);
+    reclaimer.Start([&] {
+      for (int rounds = 0; rounds < 2 || busy.load() != 0; ++rounds) {
+        heap_.ReclaimIdleHeaps();
+      }
+    });
+    freer.Start([&] {
+      for (const Live& l : doomed) CheckAndFree(l);
+      busy.fetch_sub(1);
+    });
+    const std::uint64_t first_id = next_id_;
+    next_id_ += count;
+    maker.Start([&] {
+      made = AllocateLoose(count, size, first_id);
+      busy.fetch_sub(1);
+    });
+    freer.Wait();
+    maker.Wait();
+    reclaimer.Wait();
+    for (const Live& l : made) Admit(l, /*fill=*/false);
+    thread_exited_ = true;  // Check now.
   }
 
   // What Stats() reports while threads run: each figure is some instant's,

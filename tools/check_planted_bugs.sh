@@ -27,6 +27,7 @@ cases=(
   "kReleasedChunkNotReused per_thread_lifecycle_fuzzer fuzz"
   "kStatsWalkRemoteList per_thread_lifecycle_fuzzer fuzz_tsan"
   "kRemoteBatchKeptAtExit per_thread_lifecycle_fuzzer fuzz"
+  "kReclaimTakesFrontPage per_thread_lifecycle_fuzzer fuzz_tsan"
   "kCallocSkipsZeroing malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero malloc_fuzzer fuzz"
   "kKeptMappingCountsAsZero large_heap_fuzzer fuzz"

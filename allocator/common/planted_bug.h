@@ -26,6 +26,7 @@ enum class PlantedBug {
   kStatsWalkRemoteList,     // Statistics follow pages' remote-free lists.
   kReleasedChunkNotReused,  // A released chunk is never handed out again.
   kRemoteBatchKeptAtExit,   // An exiting thread keeps its remote batches.
+  kReclaimTakesFrontPage,   // Reclaim takes a page at its queue's front.
   // Large blocks.
   kKeptMappingCountsAsZero,  // A reused mapping is reported as zeroed.
   kShiftStopsAtFirstStay,    // Deletion stops shifting at an entry at home.

@@ -33,9 +33,15 @@ class ABSL_LOCKABLE SpinLock {
 
 #ifdef RUSTY_MALLOC_ABSL_SPINLOCK_OLD_NAMES
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { lock_.Lock(); }
+  [[nodiscard]] bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    return lock_.TryLock();
+  }
   void Unlock() ABSL_UNLOCK_FUNCTION() { lock_.Unlock(); }
 #else
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { lock_.lock(); }
+  [[nodiscard]] bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    return lock_.try_lock();
+  }
   void Unlock() ABSL_UNLOCK_FUNCTION() { lock_.unlock(); }
 #endif
 

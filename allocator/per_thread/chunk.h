@@ -73,19 +73,29 @@ inline constexpr std::uint32_t InUse(std::uint32_t used) {
   return used & (kFrontBias - 1);
 }
 
-// PageInfo::used and size_class are written by the owning thread only, and
-// read by statistics on any thread (AddChunkStats, page.h). Every write is a
-// relaxed atomic store so that those reads are not data races; the owner's
-// own reads stay plain. On x86 a relaxed store is a plain store.
+// PageInfo::used and size_class are written by the owning thread (and by a
+// thread reclaiming the page of an idle heap, ThreadHeap::ReclaimIfIdle),
+// and read by statistics on any thread (AddChunkStats, page.h). Every write
+// is a relaxed atomic store so that those reads are not data races; the
+// owner's reads under its heap's lock stay plain. On x86 a relaxed store is
+// a plain store.
 template <typename T>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void OwnerStore(T& field, T value) {
   std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
+}
+// What OwnerStore wrote, from any thread.
+template <typename T>
+inline T SharedLoad(const T& field) {
+  return std::atomic_ref<T>(const_cast<T&>(field))
+      .load(std::memory_order_relaxed);
 }
 // Adds `delta` to a counter written only by its owner and read by others
 // as OwnerStore's fields are; true when the result is zero. On x86-64 one
 // unlocked read-modify-write instruction: its load and its store are each
 // single aligned accesses, just what the relaxed load and store it stands
-// for compile to, and nobody else writes the field. Under ThreadSanitizer
+// for compile to, and nobody else writes the field while the owner may add
+// to it (ThreadHeap::ReclaimIfIdle stores to `used` only when the owner
+// holds none of the page's blocks). Under ThreadSanitizer
 // and AddressSanitizer, which cannot see into asm, and elsewhere, the
 // relaxed store itself.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool OwnerAdd(std::uint32_t& field,
@@ -97,15 +107,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool OwnerAdd(std::uint32_t& field,
   asm("addl %2, %0" : "+m"(field), "=@ccz"(zero) : "ir"(delta));
   return zero;
 #else
-  const std::uint32_t value = field + delta;
+  const std::uint32_t value = SharedLoad(field) + delta;
   OwnerStore(field, value);
   return value == 0;
 #endif
-}
-template <typename T>
-inline T SharedLoad(const T& field) {
-  return std::atomic_ref<T>(const_cast<T&>(field))
-      .load(std::memory_order_relaxed);
 }
 
 struct ChunkHeader {

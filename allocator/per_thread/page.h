@@ -104,7 +104,9 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
 }
 
 // Takes `page`, a page in use with no blocks in use, and the rest of its
-// span out of use.
+// span out of use. Its free list is left as it is, dead until StartPage:
+// a thread reclaiming an idle heap's page (ThreadHeap::ReclaimIfIdle) must
+// not write what the owner's last local free may have written unordered.
 inline void StopPage(PageInfo* page) {
   const int span = Planted(PlantedBug::kSpanLeftMarked) ? 1 : page->span_pages;
   for (int k = 1; k < span; ++k) {
@@ -113,7 +115,6 @@ inline void StopPage(PageInfo* page) {
   }
   OwnerStore(page->size_class, kPageUnused);
   page->linked_bytes.store(0, std::memory_order_relaxed);
-  page->free = nullptr;
 }
 
 // Reports a free list whose link from `block` leads out of its page's blocks

@@ -160,6 +160,11 @@ class PerThreadMalloc {
   [[nodiscard]] HeapStats Stats();
   // How many thread heaps exist (live and abandoned): a measure of adoption.
   std::size_t HeapCount() { return binding_.HeapCount(); }
+  // Reclaims, now, the free pages of the heaps whose threads ran no
+  // allocation slow path since the last call (ThreadBinding::ReclaimIdle,
+  // which a heap taking a new chunk runs at most every 4 ms); the bytes
+  // reclaimed.
+  std::size_t ReclaimIdleHeaps() { return binding_.ReclaimIdle(true); }
   // Hands the blocks the calling thread freed into other heaps and still
   // holds in its batches (ThreadHeap::FreeRemoteBatched) over now: for a
   // thread about to go idle, so that Stats() is exact without waiting for

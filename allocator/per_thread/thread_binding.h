@@ -137,6 +137,15 @@ class ThreadBinding {
   // a heap left with no chunk unmapped itself (the next new thread maps
   // one).
   void ReleaseAbandoned(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
+  // Reclaims the free pages of every idle heap (ThreadHeap::ReclaimIfIdle),
+  // live or abandoned; at most once per kMinHousekeepingIntervalNs unless
+  // `now_too`. What a heap about to take a new chunk calls: memory a thread
+  // no longer uses serves the growth of others (through the OS) without
+  // waiting for that thread to allocate again or exit. A heap counts as
+  // idle when it ran no allocation slow path between two such calls, so
+  // the first call after a heap's last slow path only notes it. Returns the
+  // bytes reclaimed.
+  std::size_t ReclaimIdle(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
 
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
@@ -159,6 +168,9 @@ class ThreadBinding {
   // now and then (ThreadHeap::set_purge_others).
   static void PurgeAbandoned(void* self) {
     static_cast<ThreadBinding*>(self)->ReleaseAbandoned(false);
+  }
+  static void ReclaimIdleHeaps(void* self) {
+    static_cast<ThreadBinding*>(self)->ReclaimIdle(false);
   }
   Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // An abandoned heap taken off its list (`*adopted` set: the caller calls
@@ -214,6 +226,7 @@ class ThreadBinding {
   Heap* orphans_ ABSL_GUARDED_BY(lock_) = nullptr;  // Left by fork().
   std::size_t heap_count_ ABSL_GUARDED_BY(lock_) = 0;
   RetainedBudget budget_;
+  std::atomic<std::int64_t> next_reclaim_ns_{0};  // ReclaimIdle's next run.
 };
 
 template <ChunkSource S>
@@ -280,6 +293,7 @@ ThreadHeap<S>* ThreadBinding<S>::NewHeap(S* source) {
   Heap* heap = new (memory) Heap(source);
   heap->owner = this;
   heap->set_purge_others(&PurgeAbandoned);
+  heap->set_reclaim_others(&ReclaimIdleHeaps);
   heap->set_budget(&budget_);
   heap->registry_next = heaps_;
   heaps_ = heap;
@@ -335,6 +349,25 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
     heap->~Heap();
     UnmapHeapMemory(heap, sizeof(Heap));
   }
+}
+
+template <ChunkSource S>
+std::size_t ThreadBinding<S>::ReclaimIdle(bool now_too) {
+  if (!now_too) {
+    const std::int64_t now = CoarseNowNs();
+    std::int64_t due = next_reclaim_ns_.load(std::memory_order_relaxed);
+    if (now < due ||
+        !next_reclaim_ns_.compare_exchange_strong(
+            due, now + kMinHousekeepingIntervalNs, std::memory_order_relaxed)) {
+      return 0;
+    }
+  }
+  std::size_t reclaimed = 0;
+  SpinLockHolder hold(&lock_);
+  for (Heap* heap = heaps_; heap != nullptr; heap = heap->registry_next) {
+    reclaimed += heap->ReclaimIfIdle();
+  }
+  return reclaimed;
 }
 
 template <ChunkSource S>

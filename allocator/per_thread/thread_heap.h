@@ -138,29 +138,45 @@ class ThreadHeap {
   // Takes over every remote free and retires pages left empty, before the
   // heap takes a new chunk and on purges. With `everything`, empty pages at
   // their queue's front and an empty last chunk go too.
-  ABSL_ATTRIBUTE_NOINLINE void CollectAll(bool everything = false);
+  void CollectAll(bool everything = false) ABSL_LOCKS_EXCLUDED(pages_lock_) {
+    SpinLockHolder hold(&pages_lock_);
+    CollectAllLocked(everything);
+  }
   // Retires every empty page (those at their queue's front and an empty
   // last chunk too) and gives the memory of every page not in use, and of
   // the source's released chunks, back to the OS now (where the source can
   // decommit).
-  ABSL_ATTRIBUTE_NOINLINE void Purge();
+  void Purge() ABSL_LOCKS_EXCLUDED(pages_lock_) {
+    SpinLockHolder hold(&pages_lock_);
+    PurgeLocked();
+  }
   // Purge, once the purge delay has passed since a page was left unused,
   // and at most once per kMinHousekeepingIntervalNs: a purge walks every
   // page, and with a delay of 0 every new page after an emptied one would
   // otherwise walk the whole heap (a 512 MiB heap took 2.5 times as long).
-  void PurgeIfDue(std::int64_t now) {
-    if (purge_due_ns_ != 0 && now >= purge_due_ns_ &&
-        now - last_purge_ns_ >= kMinHousekeepingIntervalNs) {
-      last_purge_ns_ = now;
-      Purge();
-    }
+  void PurgeIfDue(std::int64_t now) ABSL_LOCKS_EXCLUDED(pages_lock_) {
+    if (PurgeDue(now)) Purge();
   }
+  // For any thread, on a heap whose owner has run no allocation slow path
+  // since the last call (an idle heap: its thread blocked, done
+  // allocating, or gone): takes out of use every page with no block in use
+  // but those serving the owner's fast path (the fronts of its queues), and
+  // gives their memory back to the OS where the source can. A thread's
+  // blocks freed by others otherwise stay resident until it allocates
+  // again. Pages of a chunk only: the chunk stays the heap's. Does nothing
+  // while the owner is in a slow path. Returns the bytes taken out of use.
+  std::size_t ReclaimIfIdle() ABSL_LOCKS_EXCLUDED(pages_lock_);
   // Purges done so far, for tests.
   std::uint64_t purges() const { return purges_; }
   // For the owner of heaps no thread uses: `purge_others(owner)` runs at
   // most once per purge delay, from a slow path of this heap.
   void set_purge_others(void (*purge_others)(void*)) {
     purge_others_ = purge_others;
+  }
+  // For the same owner: `reclaim_others(owner)` runs before this heap takes
+  // a chunk from the source (the process grows), to reclaim idle heaps.
+  void set_reclaim_others(void (*reclaim_others)(void*)) {
+    reclaim_others_ = reclaim_others;
   }
   // The process-wide budget for pages this heap retires and keeps
   // committed, shared with the other heaps of its allocator; before the
@@ -193,7 +209,29 @@ class ThreadHeap {
   static ThreadHeap* HeapOf(const PageInfo* page) {
     return static_cast<ThreadHeap*>(ChunkOf(page)->heap);
   }
-  ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls);
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls)
+      ABSL_LOCKS_EXCLUDED(pages_lock_);
+  ABSL_ATTRIBUTE_NOINLINE void CollectAllLocked(bool everything)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_);
+  ABSL_ATTRIBUTE_NOINLINE void PurgeLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_);
+  // Whether PurgeIfDue purges now; counts it done if so.
+  bool PurgeDue(std::int64_t now) {
+    if (purge_due_ns_ != 0 && now >= purge_due_ns_ &&
+        now - last_purge_ns_ >= kMinHousekeepingIntervalNs) {
+      last_purge_ns_ = now;
+      return true;
+    }
+    return false;
+  }
+  // ReclaimIfIdle's test of one page in use, `index` of `chunk`: takes the
+  // page out of use and returns its run of pages when every block in use
+  // is on its remote list, else 0. Only such a page is safe to take while
+  // the owner runs its fast path: the owner holds none of its blocks and
+  // does not allocate from it, and its fields that the fast path writes
+  // (free, used) it does not touch.
+  std::uint64_t TakeIfFree(ChunkHeader* chunk, int index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_);
   static std::uintptr_t FirstUse() {
     per_thread_internal::InitLinkKey();
     return per_thread_internal::LinkKey();
@@ -217,6 +255,16 @@ class ThreadHeap {
     } while (!page->thread_free.compare_exchange_weak(
         old, head, std::memory_order_release, std::memory_order_relaxed));
   }
+  // Puts the chain `head`..`tail`, taken off the page's remote list and
+  // still counted in its remote_count, back on the list.
+  static void ReturnRemote(PageInfo* page, void* head, void* tail,
+                           std::uintptr_t key) {
+    void* old = page->thread_free.load(std::memory_order_relaxed);
+    do {
+      per_thread_internal::SetNext(tail, old, key);
+    } while (!page->thread_free.compare_exchange_weak(
+        old, head, std::memory_order_release, std::memory_order_relaxed));
+  }
   ABSL_ATTRIBUTE_NOINLINE void FlushRemoteSlow() noexcept;
   ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_NORETURN static void ReportDoubleFree(
       void* block) {
@@ -228,9 +276,20 @@ class ThreadHeap {
   // reuse (a program that frees a batch tends to allocate the same sizes
   // again); the next purge, or a NewPage that finds no room, retires the empty
   // pages.
-  ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page) noexcept;
+  ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page) noexcept
+      ABSL_LOCKS_EXCLUDED(pages_lock_);
   ABSL_ATTRIBUTE_NOINLINE void PageEmptied() noexcept;
-  PageInfo* NewPage(int cls);
+  PageInfo* NewPage(int cls) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_);
+  // Runs `others(owner)`, which takes the binding's lock and then other
+  // heaps' pages_lock_, with this heap's released: the locks are taken in
+  // that order only. Meanwhile a reclaim may take this heap's free pages,
+  // so the caller holds none of its pages across the call.
+  void CallOthers(void (*others)(void*))
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_) {
+    pages_lock_.Unlock();
+    others(owner);
+    pages_lock_.Lock();
+  }
   // The first chunk with `pages` consecutive pages unused, and where.
   ChunkHeader* FirstChunkWithRoom(int pages, int* index) const {
     ChunkHeader* chunk = chunks_;
@@ -244,9 +303,11 @@ class ThreadHeap {
   // source, after which nothing in the chunk may be touched. The heap's last
   // chunk stays, unless `release_last`.
   ABSL_ATTRIBUTE_NOINLINE bool RetirePage(PageInfo* page,
-                                          bool release_last = false);
+                                          bool release_last = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_);
   // Unlinks `chunk`, with no page in use, and gives it back to the source.
-  void ReleaseChunk(ChunkHeader* chunk);
+  void ReleaseChunk(ChunkHeader* chunk)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_);
   // Whether the pages of `run` (a chunk's page mask), just retired, may
   // stay committed: counted against the budget when they may.
   bool Retain(std::uint64_t run) {
@@ -309,6 +370,16 @@ class ThreadHeap {
   // no chunk leaves the list while statistics read it. Taken only when the
   // heap gains or loses a chunk.
   mutable SpinLock chunks_lock_;
+  // Held by the owner on every path that changes its queues' links, its
+  // pages' use or its chunks (all but the fast paths, which touch only the
+  // fronts of its queues and pages holding its blocks), and by a thread
+  // reclaiming the heap's pages while it is idle (ReclaimIfIdle), which only
+  // tries it. Uncontended but for that. Taken before chunks_lock_.
+  SpinLock pages_lock_;
+  // Allocation slow paths run, under pages_lock_; as ReclaimIfIdle last
+  // saw it.
+  std::uint64_t slow_calls_ = 0;
+  std::uint64_t slow_calls_seen_ = 0;
   ChunkHeader* chunks_ = nullptr;
   std::size_t chunk_count_ = 0;
   std::size_t next_collect_at_ = 0;  // NewPage's next CollectAll, in chunks.
@@ -323,6 +394,7 @@ class ThreadHeap {
   void (*purge_others_)(void*) = nullptr;
   std::int64_t next_purge_others_ns_ = 0;
   RetainedBudget* budget_ = nullptr;
+  void (*reclaim_others_)(void*) = nullptr;
 };
 
 template <ChunkSource S>
@@ -360,7 +432,10 @@ void* ThreadHeap<S>::AllocateSlow(int cls) {
   PageQueue& queue = queues_[cls];
   PageInfo* page = queue.head();
   // What TryAllocateFast leaves: the end of a list, a link out of the page.
+  // The front page is the owner's alone, so this needs no lock.
   if (page != nullptr && page->free != nullptr) return PopChecked(page);
+  SpinLockHolder hold(&pages_lock_);
+  ++slow_calls_;
   // Blocks already freed, on the pages scanned, come before untouched
   // memory on any of them: a page linking fresh blocks while blocks freed by
   // other threads wait on the pages behind it grows the heap's resident
@@ -415,6 +490,7 @@ void* ThreadHeap<S>::PopChecked(PageInfo* page) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::PageRefilled(PageInfo* page) noexcept {
+  SpinLockHolder hold(&pages_lock_);
   const bool emptied = OwnerAdd(page->used, -1u);
   PageQueue& queue = QueueOf(page);
   if (page == queue.head()) return;
@@ -431,10 +507,10 @@ void ThreadHeap<S>::PageEmptied() noexcept {
 template <ChunkSource S>
 PageInfo* ThreadHeap<S>::NewPage(int cls) {
   const std::int64_t now = CoarseNowNs();
-  PurgeIfDue(now);
+  if (PurgeDue(now)) PurgeLocked();
   if (purge_others_ != nullptr && now >= next_purge_others_ns_) {
     next_purge_others_ns_ = now + HousekeepingIntervalNs();
-    purge_others_(owner);
+    CallOthers(purge_others_);
   }
   const int pages = SpanPagesOf(cls);
   int index = 0;
@@ -446,11 +522,13 @@ PageInfo* ThreadHeap<S>::NewPage(int cls) {
     // for, would otherwise be held until it did (or exited). A collection
     // walks every page, so it runs at most once per quarter of growth:
     // linear in the heap's size overall, not quadratic.
-    CollectAll();
+    CollectAllLocked(false);
     next_collect_at_ = chunk_count_ + chunk_count_ / 4 + 1;
     chunk = FirstChunkWithRoom(pages, &index);
   }
   if (chunk == nullptr) {
+    // The process grows: first, what idle heaps hold goes back.
+    if (reclaim_others_ != nullptr) CallOthers(reclaim_others_);
     void* memory = source_->AllocateChunk();
     if (memory == nullptr) return nullptr;
     chunk = new (memory) ChunkHeader();
@@ -515,10 +593,18 @@ void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::CollectAll(bool everything) {
+void ThreadHeap<S>::CollectAllLocked(bool everything) {
   empty_pages_kept_ = false;
   for (ChunkHeader* chunk = chunks_; chunk != nullptr;) {
     ChunkHeader* next = chunk->next;
+    // A chunk with no page to retire (an idle heap's pages reclaimed, or an
+    // empty last chunk) goes here, unless it is the heap's only one.
+    if (chunk->used_pages == 1 &&
+        (everything || chunks_ != chunk || chunk->next != nullptr)) {
+      ReleaseChunk(chunk);
+      chunk = next;
+      continue;
+    }
     for (int i = 1; i < kPagesPerChunk; ++i) {
       PageInfo* page = &chunk->pages[i];
       if (page->size_class < 0) continue;
@@ -534,20 +620,15 @@ void ThreadHeap<S>::CollectAll(bool everything) {
     }
     chunk = next;
   }
-  // An empty last chunk has no page to retire: release it here.
-  if (everything && chunks_ != nullptr && chunks_->next == nullptr &&
-      chunks_->used_pages == 1) {
-    ReleaseChunk(chunks_);
-  }
 }
 
 template <ChunkSource S>
-void ThreadHeap<S>::Purge() {
+void ThreadHeap<S>::PurgeLocked() {
   // Pages kept empty this long, at their queue's front or not, are not
   // coming back into use soon.
   ++purges_;
   FlushRemote();
-  CollectAll(/*everything=*/true);
+  CollectAllLocked(/*everything=*/true);
   purge_due_ns_ = 0;
   for (ChunkHeader* chunk = chunks_; chunk != nullptr; chunk = chunk->next) {
     const std::uint64_t dirty = chunk->dirty_unused;
@@ -559,6 +640,59 @@ void ThreadHeap<S>::Purge() {
   if constexpr (requires { source_->PurgeReleased(true); }) {
     source_->PurgeReleased(true);
   }
+}
+
+template <ChunkSource S>
+std::size_t ThreadHeap<S>::ReclaimIfIdle() {
+  if (!pages_lock_.TryLock()) return 0;
+  std::size_t reclaimed = 0;
+  const bool idle = slow_calls_ == slow_calls_seen_;
+  slow_calls_seen_ = slow_calls_;
+  for (ChunkHeader* chunk = idle ? chunks_ : nullptr; chunk != nullptr;
+       chunk = chunk->next) {
+    std::uint64_t taken = 0;
+    for (int i = 1; i < kPagesPerChunk; ++i) {
+      if (SharedLoad(chunk->pages[i].size_class) >= 0) {
+        taken |= TakeIfFree(chunk, i);
+      }
+    }
+    reclaimed += std::popcount(taken) * kPageSize;
+    Decommit(chunk, taken);
+  }
+  pages_lock_.Unlock();
+  return reclaimed;
+}
+
+template <ChunkSource S>
+std::uint64_t ThreadHeap<S>::TakeIfFree(ChunkHeader* chunk, int index) {
+  PageInfo* page = &chunk->pages[index];
+  // A front page carries kFrontBias, so it never matches the count.
+  const std::uint32_t used = Planted(PlantedBug::kReclaimTakesFrontPage)
+                                 ? InUse(SharedLoad(page->used))
+                                 : SharedLoad(page->used);
+  if (page->remote_count.load(std::memory_order_relaxed) != used) return 0;
+  // A remote free counts its blocks before it pushes them: the list may
+  // still lack some, and then goes back as it was.
+  void* const list =
+      page->thread_free.exchange(nullptr, std::memory_order_acquire);
+  const std::uintptr_t key = per_thread_internal::LinkKey();
+  std::uint32_t count = 0;
+  void* last = nullptr;
+  for (void* b = list; b != nullptr; b = per_thread_internal::NextOf(b, key)) {
+    if (!OnBlockBoundary(*page, b) || ++count > used) ReportCorruptFreeList(b);
+    last = b;
+  }
+  if (count != used) {
+    if (list != nullptr) ReturnRemote(page, list, last, key);
+    return 0;
+  }
+  page->remote_count.fetch_sub(count, std::memory_order_relaxed);
+  OwnerStore(page->used, std::uint32_t{0});
+  QueueOf(page).Unlink(page);
+  const std::uint64_t run = PageRunMask(index, page->span_pages);
+  chunk->used_pages &= ~run;
+  StopPage(page);
+  return run;
 }
 
 template <ChunkSource S>
