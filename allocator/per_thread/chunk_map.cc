@@ -5,14 +5,18 @@
 namespace rusty_malloc {
 
 ChunkMap::~ChunkMap() {
-  for (std::atomic<Leaf*>& entry : top_) {
-    Leaf* leaf = entry.load(std::memory_order_relaxed);
+  std::atomic<Leaf*>* table = top_.load(std::memory_order_relaxed);
+  if (table == nullptr) return;
+  for (std::size_t top = 0; top < kTopEntries; ++top) {
+    Leaf* leaf = table[top].load(std::memory_order_relaxed);
     if (leaf != nullptr) munmap(leaf, sizeof(Leaf));
   }
+  munmap(table, kTopEntries * sizeof(std::atomic<Leaf*>));
 }
 
 ChunkMap::Leaf* ChunkMap::LeafFor(std::uintptr_t at) {
-  std::atomic<Leaf*>& entry = top_[at >> kLeafShift];
+  std::atomic<Leaf*>& entry =
+      top_.load(std::memory_order_relaxed)[at >> kLeafShift];
   Leaf* leaf = entry.load(std::memory_order_relaxed);
   if (leaf != nullptr) return leaf;
   void* room = mmap(nullptr, sizeof(Leaf), PROT_READ | PROT_WRITE,
@@ -25,18 +29,29 @@ ChunkMap::Leaf* ChunkMap::LeafFor(std::uintptr_t at) {
 bool ChunkMap::Prepare(std::uintptr_t first, std::size_t chunks) {
   const std::uintptr_t end = first + chunks * kChunkSize;
   if (end >> kAddressBits != 0 || end <= first) return false;
+  std::atomic<Leaf*>* table = top_.load(std::memory_order_relaxed);
+  if (table == nullptr) {
+    void* room =
+        mmap(nullptr, kTopEntries * sizeof(std::atomic<Leaf*>),
+             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (room == MAP_FAILED) return false;
+    // Zero from the kernel: no leaf yet.
+    table = static_cast<std::atomic<Leaf*>*>(room);
+    top_.store(table, std::memory_order_release);
+  }
   for (std::size_t top = first >> kLeafShift;
        top <= (end - kChunkSize) >> kLeafShift; ++top) {
     Leaf* leaf = LeafFor(top << kLeafShift);
     if (leaf == nullptr) return false;
     // An unused leaf published early costs 4 KiB and answers "no".
-    top_[top].store(leaf, std::memory_order_release);
+    table[top].store(leaf, std::memory_order_release);
   }
   return true;
 }
 
 void ChunkMap::Mark(std::uintptr_t chunk) {
-  Leaf* leaf = top_[chunk >> kLeafShift].load(std::memory_order_relaxed);
+  Leaf* leaf = top_.load(std::memory_order_relaxed)[chunk >> kLeafShift].load(
+      std::memory_order_relaxed);
   leaf->chunks[(chunk >> kChunkShift) & (kLeafChunks - 1)].store(
       1, std::memory_order_relaxed);
 }

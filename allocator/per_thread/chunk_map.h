@@ -36,9 +36,11 @@ class ChunkMap {
   [[nodiscard]] bool Contains(const void* p) const {
     const auto at = reinterpret_cast<std::uintptr_t>(p);
     const std::uintptr_t top = at >> kLeafShift;
-    if (top >= kTopEntries) return false;
-    // Acquire: a leaf's marks were written before it was published.
-    const Leaf* leaf = top_[top].load(std::memory_order_acquire);
+    // Acquire: the table's and a leaf's entries were written before they
+    // were published.
+    const std::atomic<Leaf*>* table = top_.load(std::memory_order_acquire);
+    if (top >= kTopEntries || table == nullptr) return false;
+    const Leaf* leaf = table[top].load(std::memory_order_acquire);
     return leaf != nullptr &&
            leaf->chunks[(at >> kChunkShift) & (kLeafChunks - 1)].load(
                std::memory_order_relaxed) != 0;
@@ -47,8 +49,9 @@ class ChunkMap {
   // Calls visit(chunk) for every marked chunk, in address order.
   template <typename Visit>
   void ForEachChunk(Visit visit) const {
-    for (std::size_t top = 0; top < kTopEntries; ++top) {
-      const Leaf* leaf = top_[top].load(std::memory_order_acquire);
+    const std::atomic<Leaf*>* table = top_.load(std::memory_order_acquire);
+    for (std::size_t top = 0; table != nullptr && top < kTopEntries; ++top) {
+      const Leaf* leaf = table[top].load(std::memory_order_acquire);
       if (leaf == nullptr) continue;
       for (std::size_t i = 0; i < kLeafChunks; ++i) {
         if (leaf->chunks[i].load(std::memory_order_relaxed) == 0) continue;
@@ -70,7 +73,11 @@ class ChunkMap {
 
   [[nodiscard]] Leaf* LeafFor(std::uintptr_t at);
 
-  std::atomic<Leaf*> top_[kTopEntries] = {};
+  // kTopEntries entries (128 KiB), mapped by the first Prepare: inline, the
+  // drop-in's map would sit in its data segment, where the kernel maps it
+  // resident around the first access to its neighbours (136 KiB of every
+  // process's memory).
+  std::atomic<std::atomic<Leaf*>*> top_{nullptr};
 };
 
 }  // namespace rusty_malloc
