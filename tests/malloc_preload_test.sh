@@ -60,6 +60,7 @@ check "huge calloc, huge blocks freed, large-block loop, large realloc" \
   "${memory_expected}" "${memory}"
 # The allocator's reservations count against ulimit -v and become memory
 # under mlockall unless they are inaccessible until used.
+# shellcheck disable=SC2016  # "$0" is the inner shell's: the program.
 check "ulimit -v 1000000: a 600 MiB block, 1 MiB blocks, own mmap, threads" \
   <(printf '%s\n' "600 MiB block: allocated" "1 MiB blocks: over 900" \
     "the program's own mmap of 256 MiB: mapped" \
@@ -76,6 +77,7 @@ if (( (16#${cap_eff} >> 14) & 1 )); then
   check "mlockall locks only what is used" \
     <(echo "mlockall: succeeded, under 64 MiB locked") \
     timeout 120 "${memory}" mlockall
+  # shellcheck disable=SC2016  # "$0" is the inner shell's: the program.
   check "mlockall unprivileged, 8 MiB memlock limit" \
     <(echo "mlockall: succeeded, under 64 MiB locked") \
     bash -c 'ulimit -l 8192 && exec setpriv --inh-caps=-ipc_lock \

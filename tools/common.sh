@@ -16,6 +16,18 @@ if [[ -n ${BAZEL_OUTPUT_BASE:-} ]]; then
   startup=(--output_base="${BAZEL_OUTPUT_BASE}")
 fi
 
+# The buildifier tools/install_deps.sh installs (npm's @bazel/buildifier,
+# which ships one binary per platform), for tools/check_lint.sh.
+buildifier_binary() {
+  local arch
+  case $(uname -m) in
+    x86_64) arch=amd64 ;;
+    aarch64) arch=arm64 ;;
+    *) arch=$(uname -m) ;;
+  esac
+  echo "${root}/.deps/buildifier/node_modules/@bazel/buildifier/buildifier-linux_${arch}"
+}
+
 # `repo_bazel COMMAND ARGS...`: bazel in this checkout, with the startup
 # options above and, for the commands that take it, the disk cache.
 repo_bazel() {

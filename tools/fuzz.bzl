@@ -22,6 +22,14 @@ load("@rules_shell//shell:sh_binary.bzl", "sh_binary")
 load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
 
 def rusty_fuzz_test(name, deps, dict = None, tags = []):
+    """A libFuzzer harness, its corpus replayed as a test, and its runner.
+
+    Args:
+      name: the harness; its source is NAME.cc, its corpus corpus/NAME.
+      deps: what the harness's library depends on, besides the entry point.
+      dict: an optional libFuzzer dictionary.
+      tags: tags for the regression test ("concurrent": fuzz under TSan too).
+    """
     corpus = "corpus/" + name
     crashes = "crashes/" + name
     inputs = native.glob([corpus + "/**", crashes + "/**"])

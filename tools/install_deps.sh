@@ -18,6 +18,9 @@ packages=(
   valgrind sqlite3 python3 python3-yaml
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 glibc-source
 )
+# Commands the lint gate needs, from their Debian package where the machine
+# has none on its PATH (some machines carry their own builds).
+lint_commands=(clang-format shellcheck npm)
 
 sudo_if_needed() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
@@ -27,6 +30,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$p")
+done
+
+for c in "${lint_commands[@]}"; do
+  command -v "$c" >/dev/null || missing+=("$c")
 done
 
 apt_updated=0
@@ -83,4 +90,14 @@ if [[ ! -f "${deps}/abseil-cpp/absl/base/BUILD.bazel" ]]; then
   rm -rf "${deps}/abseil-cpp"
   mv "${src_dir}" "${deps}/abseil-cpp"
   rm -rf "${deps}/abseil-src"
+fi
+
+# buildifier for the lint gate, from the npm registry (Debian has none).
+buildifier_version=8.2.1
+if [[ ! -x "$(buildifier_binary)" ]]; then
+  mkdir -p "${deps}/buildifier"
+  (cd "${deps}/buildifier" &&
+     npm install --silent --no-audit --no-fund --prefix . \
+       "@bazel/buildifier@${buildifier_version}" >/dev/null)
+  chmod +x "$(buildifier_binary)"
 fi

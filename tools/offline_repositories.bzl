@@ -105,6 +105,9 @@ local_or_http_archive = repository_rule(
     local = True,
 )
 
+# WORKSPACE files call this as the first thing they do, as rules' own
+# `*_dependencies()` macros are called: a name would name nothing.
+# buildifier: disable=unnamed-macro
 def rusty_malloc_offline_repositories(root = "."):
     """Declares this project's repositories, local copies where present.
 

@@ -6,6 +6,7 @@
 # planted bug is found; holds the fast path to its instruction budget;
 # checks the OSS-Fuzz build script; and soaks the
 # LD_PRELOAD drop-in and RustyMalloc in thread and fork lifecycles.
+# Runs the lint gates (tools/check_lint.sh).
 # Prints "tests: N passed, M failed" last; exits non-zero on any failure.
 set -uo pipefail
 
@@ -91,6 +92,8 @@ tsan_30_runs() {
   return "${PIPESTATUS[0]}"
 }
 
+run_step "lint gates (clang-format, shellcheck, buildifier)" \
+  bash tools/check_lint.sh
 run_step "concurrent tests, 30 runs each under TSan" tsan_30_runs
 run_step "example consumer (depends on @rusty_malloc targets)" consumer
 run_step "fuzz every harness ${FUZZ_SECONDS:-20}s (ASan+UBSan; TSan for the concurrent ones)" \
