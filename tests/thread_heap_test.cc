@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "allocator/common/check.h"
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
@@ -420,6 +421,22 @@ TEST(PageQueueTest, PushesAtBothEndsAndUnlinksAnywhere) {
   EXPECT_EQ(queue.head(), nullptr);
   queue.PushBack(&c);
   EXPECT_EQ(Pages(queue), (std::vector<const PageInfo*>{&c}));
+}
+
+// The queue's contracts ("in this queue", "in no queue") are checked in
+// every build but -c opt: a page queued twice, or unlinked from a queue it
+// is not in, dies with the check's report rather than corrupting the links.
+TEST(PageQueueDeathTest, ContractsAreChecked) {
+  if (!RUSTY_MALLOC_DCHECKS) GTEST_SKIP() << "DCHECKs are compiled out";
+  PageInfo a, b, c;
+  PageQueue queue;
+  queue.PushBack(&a);
+  queue.PushBack(&b);
+  EXPECT_DEATH(queue.PushFront(&b), "check failed: .*page_queue.h");
+  EXPECT_DEATH(queue.PushBack(&a), "check failed: .*page_queue.h");
+  EXPECT_DEATH(queue.Unlink(&c), "check failed: .*page_queue.h");
+  queue.Unlink(&a);
+  queue.Unlink(&b);
 }
 
 // Only the front page carries the bias, whatever moved it there; an empty

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/common/check.h"
+
 namespace rusty_malloc::c_api {
 
 // What malloc guarantees: alignof(max_align_t) on x86-64.
@@ -46,6 +48,7 @@ inline constexpr std::size_t kNewAlignment = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 // memalign's rule: a non-power-of-two alignment rounds up to one, and
 // nothing is less aligned than malloc. Requires IsRoundableAlignment.
 [[nodiscard]] constexpr std::size_t RoundedAlignment(std::size_t align) {
+  RUSTY_MALLOC_DCHECK(IsRoundableAlignment(align), nullptr);
   if ((align & (align - 1)) != 0) align = std::bit_ceil(align);
   return align < kMallocAlignment ? kMallocAlignment : align;
 }
@@ -59,6 +62,7 @@ inline constexpr std::size_t kNewAlignment = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 // pvalloc's size: whole pages, at least one. Requires !PageRoundingOverflows.
 [[nodiscard]] constexpr std::size_t PageRoundedSize(std::size_t size,
                                                     std::size_t page) {
+  RUSTY_MALLOC_DCHECK(!PageRoundingOverflows(size, page), nullptr);
   return size == 0 ? page : (size + page - 1) / page * page;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include "allocator/common/check.h"
+
 namespace rusty_malloc {
 
 ChunkMap::~ChunkMap() {
@@ -50,8 +52,10 @@ bool ChunkMap::Prepare(std::uintptr_t first, std::size_t chunks) {
 }
 
 void ChunkMap::Mark(std::uintptr_t chunk) {
-  Leaf* leaf = top_.load(std::memory_order_relaxed)[chunk >> kLeafShift].load(
-      std::memory_order_relaxed);
+  const std::atomic<Leaf*>* table = top_.load(std::memory_order_relaxed);
+  RUSTY_MALLOC_CHECK(table != nullptr, reinterpret_cast<void*>(chunk));
+  Leaf* leaf = table[chunk >> kLeafShift].load(std::memory_order_relaxed);
+  RUSTY_MALLOC_CHECK(leaf != nullptr, reinterpret_cast<void*>(chunk));
   leaf->chunks[(chunk >> kChunkShift) & (kLeafChunks - 1)].store(
       1, std::memory_order_relaxed);
 }

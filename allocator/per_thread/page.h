@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "absl/base/optimization.h"
+#include "allocator/common/check.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/per_thread/chunk.h"
@@ -85,6 +86,7 @@ inline bool LinkFreshBlocks(PageInfo* page) {
 // Puts `page` and the SpanPagesOf(cls) - 1 pages after it, none in use, to
 // use for blocks of class `cls` from `start`, with the first blocks linked.
 inline void StartPage(PageInfo* page, std::byte* start, int cls) {
+  RUSTY_MALLOC_DCHECK(page->size_class == kPageUnused, page);
   const std::size_t block_size = ClassSize(cls);
   const int span = SpanPagesOf(cls);
   page->start = start;
@@ -108,6 +110,7 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
 // a thread reclaiming an idle heap's page (ThreadHeap::ReclaimIfIdle) must
 // not write what the owner's last local free may have written unordered.
 inline void StopPage(PageInfo* page) {
+  RUSTY_MALLOC_DCHECK(page->size_class >= 0 && InUse(page->used) == 0, page);
   const int span = Planted(PlantedBug::kSpanLeftMarked) ? 1 : page->span_pages;
   for (int k = 1; k < span; ++k) {
     OwnerStore(page[k].size_class, kPageUnused);

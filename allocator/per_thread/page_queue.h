@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "allocator/common/check.h"
 #include "allocator/per_thread/chunk.h"
 
 namespace rusty_malloc {
@@ -26,6 +27,9 @@ class PageQueue {
 
   // `page` must be in this queue.
   void Unlink(PageInfo* page) {
+    RUSTY_MALLOC_DCHECK(
+        page == head_ || (page->prev != nullptr && page->prev->next == page),
+        page);
     if (page == head_) {
       SetFront(page->next != nullptr ? page->next : Empty());
     } else {
@@ -37,6 +41,8 @@ class PageQueue {
 
   // `page` must be in no queue.
   void PushFront(PageInfo* page) {
+    RUSTY_MALLOC_DCHECK(
+        page != head_ && page->prev == nullptr && page->next == nullptr, page);
     page->prev = nullptr;
     if (head_ == Empty()) {
       page->next = nullptr;
@@ -49,6 +55,8 @@ class PageQueue {
   }
   void PushBack(PageInfo* page) {
     if (head_ == Empty()) return PushFront(page);
+    RUSTY_MALLOC_DCHECK(
+        page != head_ && page->prev == nullptr && page->next == nullptr, page);
     page->next = nullptr;
     page->prev = tail_;
     tail_->next = page;

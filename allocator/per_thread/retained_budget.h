@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstddef>
 
+#include "allocator/common/check.h"
+
 namespace rusty_malloc {
 
 // How much memory the thread heaps of one allocator may keep committed in
@@ -38,7 +40,9 @@ class RetainedBudget {
   // `bytes` counted by TryRetain are back in use, or gone to the OS or to
   // the chunk source.
   void Release(std::size_t bytes) {
-    retained_.fetch_sub(bytes, std::memory_order_relaxed);
+    [[maybe_unused]] const std::size_t before =
+        retained_.fetch_sub(bytes, std::memory_order_relaxed);
+    RUSTY_MALLOC_DCHECK(before >= bytes, this);
   }
   // The number of heaps the budget scales with (the binding's live and
   // abandoned heaps).

@@ -9,6 +9,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "allocator/common/check.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
@@ -579,6 +580,7 @@ bool ThreadHeap<S>::RetirePage(PageInfo* page, bool release_last) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
+  RUSTY_MALLOC_DCHECK(chunk->used_pages == 1 && chunk->heap == this, chunk);
   {
     SpinLockHolder hold(&chunks_lock_);
     ChunkHeader** link = &chunks_;
