@@ -69,7 +69,7 @@ std::string Value(FuzzInput& in) {
   return text;
 }
 
-// The rules, as the README's options table states them.
+// The rules, as docs/options.md's table states them.
 std::optional<std::uint64_t> Digits(std::string_view text) {
   if (text.empty()) return std::nullopt;
   unsigned __int128 value = 0;

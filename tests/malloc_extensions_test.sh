@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # glibc's malloc extensions (mallinfo2, mallinfo, malloc_trim, malloc_stats,
-# malloc_info, mallopt) and every runtime option of the README's table, each
+# malloc_info, mallopt) and every runtime option in docs/options.md, each
 # answered by this allocator both ways a program gets it: preloaded
 # (LD_PRELOAD=librusty_malloc.so under a plain C program) and linked in
 # (the same program built with //allocator:malloc); malloc_trim also under

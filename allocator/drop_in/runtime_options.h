@@ -1,7 +1,7 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_DROP_IN_RUNTIME_OPTIONS_H_
 #define RUSTY_MALLOC_ALLOCATOR_DROP_IN_RUNTIME_OPTIONS_H_
 
-// The drop-in's settings from the environment (the README's table), read
+// The drop-in's settings from the environment (docs/options.md), read
 // once when the library loads, before main and without allocating. Parsing
 // is pure functions, so every rule is tested apart from the process's
 // environment; a value they refuse leaves the default and one warning line.

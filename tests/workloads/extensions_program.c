@@ -82,7 +82,7 @@ static int Trim(int first_only) {
   const int second = malloc_trim(0);
   CHECK(first == 1);  // 64 MiB of freed pages went back.
   // The per-thread heap knows what it gave back already; the locked ones
-  // decommit their free pages again (see the README).
+  // decommit their free pages again (see docs/reference.md).
   if (!first_only) CHECK(second == 0);
   puts("malloc_trim ok");
   return 0;
