@@ -61,9 +61,11 @@ struct PageInfo {
   // class of the page's blocks. Statistics read it: see OwnerStore.
   std::int16_t size_class = kPageUnused;
   std::uint8_t span_pages = 0;  // Pages the span covers, on its first page.
-  std::uint8_t span_back = 0;   // On a page that continues a span: how far
-                                // back its first page is. Zero otherwise.
-  PageInfo* next = nullptr;     // The owner's queue for this size class.
+  // On a page that continues a span: how far back its first page is. Zero
+  // otherwise. Read by any freeing thread (SpanOf) and written when a span
+  // starts or stops, by the owner or a reclaim: see OwnerStore.
+  std::uint8_t span_back = 0;
+  PageInfo* next = nullptr;  // The owner's queue for this size class.
   PageInfo* prev = nullptr;
 };
 
@@ -146,7 +148,7 @@ inline PageInfo* PageOf(const void* p) {
 // page's. Branch-free (span_back is zero outside spans).
 inline PageInfo* SpanOf(const void* p) {
   PageInfo* page = PageOf(p);
-  return page - page->span_back;
+  return page - SharedLoad(page->span_back);
 }
 
 // The first page of a run of `pages` unused pages in a chunk whose pages in

@@ -100,7 +100,7 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
   page->free = nullptr;
   for (int k = 1; k < span; ++k) {
     OwnerStore(page[k].size_class, kPageContinues);
-    page[k].span_back = static_cast<std::uint8_t>(k);
+    OwnerStore(page[k].span_back, static_cast<std::uint8_t>(k));
   }
   LinkFreshBlocks(page);
 }
@@ -110,11 +110,12 @@ inline void StartPage(PageInfo* page, std::byte* start, int cls) {
 // a thread reclaiming an idle heap's page (ThreadHeap::ReclaimIfIdle) must
 // not write what the owner's last local free may have written unordered.
 inline void StopPage(PageInfo* page) {
-  RUSTY_MALLOC_DCHECK(page->size_class >= 0 && InUse(page->used) == 0, page);
+  RUSTY_MALLOC_DCHECK(
+      page->size_class >= 0 && InUse(SharedLoad(page->used)) == 0, page);
   const int span = Planted(PlantedBug::kSpanLeftMarked) ? 1 : page->span_pages;
   for (int k = 1; k < span; ++k) {
     OwnerStore(page[k].size_class, kPageUnused);
-    page[k].span_back = 0;
+    OwnerStore(page[k].span_back, std::uint8_t{0});
   }
   OwnerStore(page->size_class, kPageUnused);
   page->linked_bytes.store(0, std::memory_order_relaxed);
