@@ -310,14 +310,15 @@ class Lifecycle {
     thread_exited_ = true;
   }
 
-  // Statistics read beside the work they describe, as a monitoring thread
-  // polls mallinfo2: actor `a` calls Stats() over and over while actor `b`
-  // frees blocks into other heaps' pages (remote frees in flight) and actor
-  // `c` allocates, taking back the remote frees of its own pages and
-  // reusing those blocks. Stats() may follow nothing that the owner changes
-  // unsynchronized (TSan reports it: kStatsWalkRemoteList), and its figures
-  // must add up at every instant.
-  void StatsBesideCrossThreadFrees(FuzzInput& in, int a) {
+  // Actor `a` runs `watch(busy, most_live)` while actor `b` frees blocks
+  // into other heaps' pages (remote frees in flight) and actor `c`
+  // allocates, taking back the remote frees of its own pages and reusing
+  // those blocks; `busy` counts `b` and `c` until each is done, and
+  // `most_live` bounds the blocks live meanwhile. With `flush_first`, the
+  // actors' batched remote frees go over before it starts.
+  template <typename Watch>
+  void BesideCrossThreadFrees(FuzzInput& in, int a, bool flush_first,
+                              Watch watch) {
     const int b = (a + 1 + in.Byte() % (kActors - 1)) % kActors;
     int c = (b + 1 + in.Byte() % (kActors - 1)) % kActors;
     if (c == a) c = (c + 1) % kActors;
@@ -326,21 +327,15 @@ class Lifecycle {
     const std::size_t count = 1 + std::size_t{in.Byte()} * 2;
     const std::size_t size = ClassSize(cls);
     const std::vector<Live> doomed = TakeEvery(1 + in.Byte() % 3);
-    // Blocks freed earlier and still batched would count as allocated too.
-    FlushEveryActor();
-    const std::size_t live_before = live_.size() + doomed.size();
+    if (flush_first) FlushEveryActor();
+    const std::size_t most_live = live_.size() + doomed.size() + count;
     ExpectChunksFor(count * size);
     std::atomic<int> busy{2};
     std::vector<Live> made;
-    Actor& stats = Get(a);
+    Actor& watcher = Get(a);
     Actor& freer = Get(b);
     Actor& maker = Get(c);
-    stats.Start([&] {
-      // At least a few reads, and until both others are done.
-      for (int polls = 0; polls < 4 || busy.load() != 0; ++polls) {
-        CheckStatsAddUp(heap_.Stats(), live_before + count);
-      }
-    });
+    watcher.Start([&] { watch(busy, most_live); });
     freer.Start([&] {
       for (const Live& l : doomed) CheckAndFree(l);
       busy.fetch_sub(1);
@@ -353,51 +348,42 @@ class Lifecycle {
     });
     freer.Wait();
     maker.Wait();
-    stats.Wait();
+    watcher.Wait();
     for (const Live& l : made) Admit(l, /*fill=*/false);
   }
 
+  // Statistics read beside the work they describe, as a monitoring thread
+  // polls mallinfo2: actor `a` calls Stats() over and over beside cross-
+  // thread frees and allocation. Stats() may follow nothing that the owner
+  // changes unsynchronized (TSan reports it: kStatsWalkRemoteList), and its
+  // figures must add up at every instant.
+  void StatsBesideCrossThreadFrees(FuzzInput& in, int a) {
+    // Blocks freed earlier and still batched would count as allocated too.
+    BesideCrossThreadFrees(
+        in, a, /*flush_first=*/true,
+        [this](const std::atomic<int>& busy, std::size_t most_live) {
+          // At least a few reads, and until both others are done.
+          for (int polls = 0; polls < 4 || busy.load() != 0; ++polls) {
+            CheckStatsAddUp(heap_.Stats(), most_live);
+          }
+        });
+  }
+
   // Idle heaps reclaimed (as a heap about to take a new chunk does) by
-  // actor `a`, over and over, while actor `b` frees blocks into other
-  // heaps' pages and actor `c` allocates: the other actors' heaps are idle
-  // (each actor runs one command at a time), and the busy ones' owners run
-  // their fast paths beside the reclaim, which may take nothing they write
-  // unordered (TSan reports it: kReclaimTakesFrontPage) and no page with a
-  // block in use (the model's checks report that).
+  // actor `a`, over and over, beside cross-thread frees and allocation: the
+  // other actors' heaps are idle (each actor runs one command at a time),
+  // and the busy ones' owners run their fast paths beside the reclaim,
+  // which may take nothing they write unordered (TSan reports it:
+  // kReclaimTakesFrontPage) and no page with a block in use (the model's
+  // checks report that).
   void ReclaimBesideWork(FuzzInput& in, int a) {
-    const int b = (a + 1 + in.Byte() % (kActors - 1)) % kActors;
-    int c = (b + 1 + in.Byte() % (kActors - 1)) % kActors;
-    if (c == a) c = (c + 1) % kActors;
-    if (c == b) c = (c + 1) % kActors;
-    const int cls = in.Byte() % 24;
-    const std::size_t count = 1 + std::size_t{in.Byte()} * 2;
-    const std::size_t size = ClassSize(cls);
-    const std::vector<Live> doomed = TakeEvery(1 + in.Byte() % 3);
-    ExpectChunksFor(count * size);
-    std::atomic<int> busy{2};
-    std::vector<Live> made;
-    Actor& reclaimer = Get(a);
-    Actor& freer = Get(b);
-    Actor& maker = Get(c);
-    reclaimer.Start([&] {
-      for (int rounds = 0; rounds < 2 || busy.load() != 0; ++rounds) {
-        heap_.ReclaimIdleHeaps();
-      }
-    });
-    freer.Start([&] {
-      for (const Live& l : doomed) CheckAndFree(l);
-      busy.fetch_sub(1);
-    });
-    const std::uint64_t first_id = next_id_;
-    next_id_ += count;
-    maker.Start([&] {
-      made = AllocateLoose(count, size, first_id);
-      busy.fetch_sub(1);
-    });
-    freer.Wait();
-    maker.Wait();
-    reclaimer.Wait();
-    for (const Live& l : made) Admit(l, /*fill=*/false);
+    BesideCrossThreadFrees(in, a, /*flush_first=*/false,
+                           [this](const std::atomic<int>& busy, std::size_t) {
+                             for (int rounds = 0;
+                                  rounds < 2 || busy.load() != 0; ++rounds) {
+                               heap_.ReclaimIdleHeaps();
+                             }
+                           });
     thread_exited_ = true;  // Check now.
   }
 

@@ -129,21 +129,32 @@ inline void StopPage(PageInfo* page) {
 // as the local pop checks it (a block freed by another thread and then
 // written to must not lead the owner astray), and so is the count: a list
 // longer than the blocks in use loops or holds a block twice.
+// The length of `list`, a remote list taken off `page`, and its last block
+// in `*last`; every link checked, and the length held to `most` (the
+// blocks in use), as CollectRemoteFrees says.
+inline std::uint32_t WalkRemoteList(const PageInfo& page, void* list,
+                                    std::uint32_t most, std::uintptr_t key,
+                                    void** last) {
+  std::uint32_t count = 0;
+  for (void* b = list; b != nullptr;) {
+    void* next = per_thread_internal::NextOf(b, key);
+    if (ABSL_PREDICT_FALSE((next != nullptr && !OnBlockBoundary(page, next)) ||
+                           ++count > most)) {
+      ReportCorruptFreeList(b);
+    }
+    *last = b;
+    b = next;
+  }
+  return count;
+}
+
 inline void CollectRemoteFrees(PageInfo* page) {
   if (page->thread_free.load(std::memory_order_relaxed) == nullptr) return;
   void* list = page->thread_free.exchange(nullptr, std::memory_order_acquire);
   const std::uintptr_t key = per_thread_internal::LinkKey();
-  std::uint32_t count = 0;
   void* last = nullptr;
-  for (void* b = list; b != nullptr;) {
-    void* next = per_thread_internal::NextOf(b, key);
-    if (ABSL_PREDICT_FALSE((next != nullptr && !OnBlockBoundary(*page, next)) ||
-                           ++count > InUse(page->used))) {
-      ReportCorruptFreeList(b);
-    }
-    last = b;
-    b = next;
-  }
+  const std::uint32_t count =
+      WalkRemoteList(*page, list, InUse(page->used), key, &last);
   per_thread_internal::SetNext(last, page->free, key);
   page->free = list;
   if (Planted(PlantedBug::kCollectForgetsCount)) return;

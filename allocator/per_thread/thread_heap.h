@@ -250,16 +250,12 @@ class ThreadHeap {
     // Counted before it is pushed, so the owner, which subtracts what it
     // takes off the list, never takes the count below zero.
     page->remote_count.fetch_add(count, std::memory_order_relaxed);
-    void* old = page->thread_free.load(std::memory_order_relaxed);
-    do {
-      per_thread_internal::SetNext(tail, old, key);
-    } while (!page->thread_free.compare_exchange_weak(
-        old, head, std::memory_order_release, std::memory_order_relaxed));
+    LinkRemote(page, head, tail, key);
   }
-  // Puts the chain `head`..`tail`, taken off the page's remote list and
-  // still counted in its remote_count, back on the list.
-  static void ReturnRemote(PageInfo* page, void* head, void* tail,
-                           std::uintptr_t key) {
+  // Links the chain `head`..`tail`, already counted in the page's
+  // remote_count, onto its remote list with one atomic operation.
+  static void LinkRemote(PageInfo* page, void* head, void* tail,
+                         std::uintptr_t key) {
     void* old = page->thread_free.load(std::memory_order_relaxed);
     do {
       per_thread_internal::SetNext(tail, old, key);
@@ -678,14 +674,10 @@ std::uint64_t ThreadHeap<S>::TakeIfFree(ChunkHeader* chunk, int index) {
   void* const list =
       page->thread_free.exchange(nullptr, std::memory_order_acquire);
   const std::uintptr_t key = per_thread_internal::LinkKey();
-  std::uint32_t count = 0;
   void* last = nullptr;
-  for (void* b = list; b != nullptr; b = per_thread_internal::NextOf(b, key)) {
-    if (!OnBlockBoundary(*page, b) || ++count > used) ReportCorruptFreeList(b);
-    last = b;
-  }
+  const std::uint32_t count = WalkRemoteList(*page, list, used, key, &last);
   if (count != used) {
-    if (list != nullptr) ReturnRemote(page, list, last, key);
+    if (list != nullptr) LinkRemote(page, list, last, key);
     return 0;
   }
   page->remote_count.fetch_sub(count, std::memory_order_relaxed);
