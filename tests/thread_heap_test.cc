@@ -263,7 +263,7 @@ TEST(ThreadHeapPurgeTest, RetiredPagesPastTheBudgetGoBackAtOnce) {
   for (std::size_t i = kPages * per_page; i < blocks.size(); ++i) {
     heap.FreeLocal(PageOf(blocks[i]), blocks[i]);
   }
-  heap.CollectAll(/*everything=*/true);
+  heap.CollectAll(Collect::kEverything);
   EXPECT_EQ(heap.chunks(), nullptr);
   EXPECT_EQ(budget.retained(), 0u);
 }
@@ -322,7 +322,7 @@ TEST(ThreadHeapPurgeTest, EmptyPagesGoBackAfterThePurgeDelay) {
   ExpectIntact(heap);
   EXPECT_NE(heap.chunks(), nullptr);
   // Collecting everything releases even the last chunk.
-  heap.CollectAll(/*everything=*/true);
+  heap.CollectAll(Collect::kEverything);
   EXPECT_EQ(heap.chunks(), nullptr);
   ExpectIntact(heap);
 }

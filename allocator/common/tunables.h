@@ -13,6 +13,10 @@ namespace rusty_malloc {
 // A purge delay that never falls due, yet leaves room for `now + delay`.
 inline constexpr std::int64_t kNeverPurgeNs = std::int64_t{1} << 62;
 
+// Whether housekeeping that waits for the purge delay (purging, releasing
+// abandoned heaps, reclaiming idle ones) runs only when due or now.
+enum class Due { kWhenDue, kNow };
+
 // What a misuse report does after writing its line.
 enum class MisuseAction : int {
   kAbort,

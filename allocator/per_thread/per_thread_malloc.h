@@ -128,7 +128,7 @@ class PerThreadMalloc {
     if (ThreadHeap<S>* mine = binding_.CachedHeap(); mine != nullptr) {
       mine->Purge();
     }
-    binding_.ReleaseAbandoned(/*now_too=*/true);
+    binding_.ReleaseAbandoned(Due::kNow);
     if constexpr (requires { source_.PurgeReleased(true); }) {
       source_.PurgeReleased(true);
     }
@@ -164,7 +164,7 @@ class PerThreadMalloc {
   // allocation slow path since the last call (ThreadBinding::ReclaimIdle,
   // which a heap taking a new chunk runs at most every 4 ms); the bytes
   // reclaimed.
-  std::size_t ReclaimIdleHeaps() { return binding_.ReclaimIdle(true); }
+  std::size_t ReclaimIdleHeaps() { return binding_.ReclaimIdle(Due::kNow); }
   // Hands the blocks the calling thread freed into other heaps and still
   // holds in its batches (ThreadHeap::FreeRemoteBatched) over now: for a
   // thread about to go idle, so that Stats() is exact without waiting for
@@ -311,7 +311,7 @@ void PerThreadMalloc<S, M>::PurgeDue() {
   if (now < next_purge_ns_.load(std::memory_order_relaxed)) return;
   next_purge_ns_.store(now + HousekeepingIntervalNs() / 4,
                        std::memory_order_relaxed);
-  binding_.ReleaseAbandoned(/*now_too=*/false);
+  binding_.ReleaseAbandoned(Due::kWhenDue);
   if constexpr (requires { source_.PurgeReleased(false); }) {
     source_.PurgeReleased(false);
   }

@@ -133,19 +133,19 @@ class ThreadBinding {
 
   // Gives the free memory of the heaps no thread uses back: their remote
   // frees taken over, their empty pages and chunks released and purged
-  // (those unused for a purge delay, or with `now_too`, all of it now), and
+  // (those unused for a purge delay, or with Due::kNow, all of it now), and
   // a heap left with no chunk unmapped itself (the next new thread maps
   // one).
-  void ReleaseAbandoned(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
+  void ReleaseAbandoned(Due when) ABSL_LOCKS_EXCLUDED(lock_);
   // Reclaims the free pages of every idle heap (ThreadHeap::ReclaimIfIdle),
   // live or abandoned; at most once per kMinHousekeepingIntervalNs unless
-  // `now_too`. What a heap about to take a new chunk calls: memory a thread
+  // Due::kNow. What a heap about to take a new chunk calls: memory a thread
   // no longer uses serves the growth of others (through the OS) without
   // waiting for that thread to allocate again or exit. A heap counts as
   // idle when it ran no allocation slow path between two such calls, so
   // the first call after a heap's last slow path only notes it. Returns the
   // bytes reclaimed.
-  std::size_t ReclaimIdle(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
+  std::size_t ReclaimIdle(Due when) ABSL_LOCKS_EXCLUDED(lock_);
 
   void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
   void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
@@ -164,13 +164,13 @@ class ThreadBinding {
 
  private:
   static void AbandonAtThreadExit(void* heap);
-  // ReleaseAbandoned(false) on `self`, a ThreadBinding: what live heaps call
-  // now and then (ThreadHeap::set_purge_others).
+  // ReleaseAbandoned(Due::kWhenDue) on `self`, a ThreadBinding: what live heaps
+  // call now and then (ThreadHeap::set_purge_others).
   static void PurgeAbandoned(void* self) {
-    static_cast<ThreadBinding*>(self)->ReleaseAbandoned(false);
+    static_cast<ThreadBinding*>(self)->ReleaseAbandoned(Due::kWhenDue);
   }
   static void ReclaimIdleHeaps(void* self) {
-    static_cast<ThreadBinding*>(self)->ReclaimIdle(false);
+    static_cast<ThreadBinding*>(self)->ReclaimIdle(Due::kWhenDue);
   }
   Heap* NewHeap(S* source) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // An abandoned heap taken off its list (`*adopted` set: the caller calls
@@ -319,7 +319,7 @@ void ThreadBinding<S>::AbandonAtThreadExit(void* arg) {
 }
 
 template <ChunkSource S>
-void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
+void ThreadBinding<S>::ReleaseAbandoned(Due when) {
   const std::int64_t now = CoarseNowNs();
   SpinLockHolder hold(&lock_);
   // No thread adopts a heap while the lock is held: this one is their only
@@ -328,10 +328,10 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
   for (Heap** link = &abandoned_; *link != nullptr;) {
     Heap* heap = *link;
     // Its pages have been unused since its thread exited, at the latest.
-    if (now_too || now - heap->abandoned_ns >= PurgeDelayNs()) {
+    if (when == Due::kNow || now - heap->abandoned_ns >= PurgeDelayNs()) {
       heap->Purge();
     } else {
-      heap->CollectAll(/*everything=*/true);
+      heap->CollectAll(Collect::kEverything);
       heap->PurgeIfDue(now);
     }
     if (heap->chunks() != nullptr) {
@@ -352,8 +352,8 @@ void ThreadBinding<S>::ReleaseAbandoned(bool now_too) {
 }
 
 template <ChunkSource S>
-std::size_t ThreadBinding<S>::ReclaimIdle(bool now_too) {
-  if (!now_too) {
+std::size_t ThreadBinding<S>::ReclaimIdle(Due when) {
+  if (when == Due::kWhenDue) {
     const std::int64_t now = CoarseNowNs();
     std::int64_t due = next_reclaim_ns_.load(std::memory_order_relaxed);
     if (now < due ||
