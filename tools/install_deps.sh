@@ -20,7 +20,7 @@ packages=(
 )
 # Commands the lint gate needs, from their Debian package where the machine
 # has none on its PATH (some machines carry their own builds).
-lint_commands=(clang-format shellcheck npm)
+lint_commands=(clang-format clang-tidy-14 shellcheck npm)
 
 sudo_if_needed() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi

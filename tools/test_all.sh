@@ -92,7 +92,7 @@ tsan_30_runs() {
   return "${PIPESTATUS[0]}"
 }
 
-run_step "lint gates (clang-format, shellcheck, buildifier)" \
+run_step "lint gates (clang-format, shellcheck, buildifier, clang-tidy)" \
   bash tools/check_lint.sh
 run_step "concurrent tests, 30 runs each under TSan" tsan_30_runs
 run_step "example consumer (depends on @rusty_malloc targets)" consumer

@@ -8,7 +8,7 @@ SegregatedFreeList::SizeClass SegregatedFreeList::ClassOf(std::size_t size) {
   if (size < (std::size_t{1} << kLinearLog2)) {
     return {0, static_cast<int>(size / kGranule)};
   }
-  const int log2 = std::bit_width(size) - 1;
+  const int log2 = static_cast<int>(std::bit_width(size)) - 1;
   return {log2 - kLinearLog2 + 1,
           static_cast<int>((size >> (log2 - kSecondLevelLog2)) &
                            (kSecondLevels - 1))};

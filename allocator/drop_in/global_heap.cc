@@ -11,7 +11,7 @@
 
 // The loader sets it to this object's handle (crtbegin): what glibc
 // unregisters handlers by when a library is unloaded.
-extern "C" void* __dso_handle;
+extern "C" void* __dso_handle;  // NOLINT(bugprone-reserved-identifier)
 
 namespace rusty_malloc {
 
@@ -104,6 +104,7 @@ __attribute__((constructor)) void RegisterForkHandlers() {
 
 #ifndef RUSTY_MALLOC_UNDER_SANITIZER
 // What pthread_atfork calls, in every binary and library of the process.
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name for it.
 extern "C" int __register_atfork(void (*prepare)(), void (*parent)(),
                                  void (*child)(), void* dso_handle) {
   const rusty_malloc::RegisterAtfork real = rusty_malloc::RealRegisterAtfork();

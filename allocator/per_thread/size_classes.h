@@ -60,7 +60,7 @@ constexpr int SizeClassOf(std::size_t size) {
   if (size <= kLookupMax) return LookupSizeClass(size);
   // Above 128 the classes are base + q * base / 4 for a power of two `base`
   // and q in 1..4: the size's base is the power of two below it.
-  const int log = std::bit_width(size - 1) - 1;
+  const int log = static_cast<int>(std::bit_width(size - 1)) - 1;
   const std::size_t base = std::size_t{1} << log;
   const int quarter = static_cast<int>((size - base - 1) >> (log - 2));
   return 8 + 4 * (log - 7) + quarter;
