@@ -58,18 +58,18 @@ TEST(MmapChunkSourceTest, ReusesReleasedChunksAndDecommitsThemWhenPurged) {
   EXPECT_EQ(source.AllocateChunk(), a);
   EXPECT_EQ(static_cast<unsigned char*>(a)[0], 0xab);  // Still committed.
   source.ReleaseChunk(a);
-  source.PurgeReleased(/*now_too=*/false);  // Not yet due.
+  source.PurgeReleased(Due::kWhenDue);  // Not yet due.
   EXPECT_EQ(FirstByte(a), 0xab);
   std::this_thread::sleep_for(std::chrono::nanoseconds(kDefaultPurgeDelayNs) +
                               std::chrono::milliseconds(50));
-  source.PurgeReleased(/*now_too=*/false);
+  source.PurgeReleased(Due::kWhenDue);
   EXPECT_EQ(testing::ResidentPages(a, kChunkSize), 0u);
   void* again = source.AllocateChunk();
   EXPECT_EQ(again, a);
   EXPECT_EQ(static_cast<unsigned char*>(again)[0], 0);  // MADV_DONTNEED.
   std::memset(again, 0xcd, kPageSize);
   source.ReleaseChunk(again);
-  source.PurgeReleased(/*now_too=*/true);
+  source.PurgeReleased(Due::kNow);
   EXPECT_EQ(testing::ResidentPages(a, kChunkSize), 0u);
 }
 
@@ -100,7 +100,7 @@ TEST(MmapChunkSourceTest, KeepsNoMoreCommittedThanTheRetainedBound) {
   EXPECT_EQ(FirstByte(reused), 0xab);
   source.ReleaseChunk(reused);
   EXPECT_EQ(ReleasedBytes() - before, 2 * kChunkSize);
-  source.PurgeReleased(/*now_too=*/true);
+  source.PurgeReleased(Due::kNow);
   EXPECT_EQ(ReleasedBytes() - before, 4 * kChunkSize);
   bound.store(saved);
 }

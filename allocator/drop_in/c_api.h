@@ -1,9 +1,8 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_DROP_IN_C_API_H_
 #define RUSTY_MALLOC_ALLOCATOR_DROP_IN_C_API_H_
 
-// The semantics of the C allocation interface over any heap with the
-// allocators' interface (Allocate(size, align), Deallocate,
-// Reallocate(ptr, size, align), UsableSize). The drop-in (malloc.cc)
+// The semantics of the C allocation interface over any Heap
+// (common/heap.h), using the abilities it has. The drop-in (malloc.cc)
 // instantiates them on the global heap; a fuzzer instantiates them on a local
 // heap, so every corner of glibc's documented behaviour is tested without
 // replacing the process's malloc. Everything is inline: the drop-in's malloc
@@ -16,6 +15,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "allocator/common/heap.h"
 #include "allocator/common/os_page.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/zero_fill.h"
@@ -26,9 +26,9 @@ namespace rusty_malloc::c_api {
 
 // The size first: malloc's fast path then reaches this with its argument
 // where it came in.
-template <typename Heap>
+template <Heap H>
 [[nodiscard]] ABSL_ATTRIBUTE_NOINLINE void* AllocateOrNoMemorySlow(
-    std::size_t size, std::size_t align, Heap& heap) {
+    std::size_t size, std::size_t align, H& heap) {
   void* p = heap.Allocate(size, align);
   if (ABSL_PREDICT_FALSE(p == nullptr)) FailNoMemory(size);
   return p;
@@ -37,26 +37,26 @@ template <typename Heap>
 // The heap's fast path alone where it has one (nullptr: take the slow path),
 // so that callers keep their failure handling (errno, the new-handler) out
 // of it and reach it by a tail call.
-template <typename Heap>
-[[nodiscard]] inline void* TryAllocateFast(Heap& heap, std::size_t size,
+template <Heap H>
+[[nodiscard]] inline void* TryAllocateFast(H& heap, std::size_t size,
                                            std::size_t align) {
-  if constexpr (requires { heap.TryAllocateFast(size, align); }) {
+  if constexpr (HasFastPath<H>) {
     return heap.TryAllocateFast(size, align);
   } else {
     return nullptr;
   }
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* AllocateOrNoMemory(Heap& heap, std::size_t size,
+template <Heap H>
+[[nodiscard]] inline void* AllocateOrNoMemory(H& heap, std::size_t size,
                                               std::size_t align) {
   if (void* p = TryAllocateFast(heap, size, align)) return p;
   return AllocateOrNoMemorySlow(size, align, heap);
 }
 
 // memalign and the functions defined through it.
-template <typename Heap>
-[[nodiscard]] inline void* AlignedOrNoMemory(Heap& heap, std::size_t align,
+template <Heap H>
+[[nodiscard]] inline void* AlignedOrNoMemory(H& heap, std::size_t align,
                                              std::size_t size) {
   if (!IsRoundableAlignment(align)) {
     FailBadAlignment(align);
@@ -65,13 +65,13 @@ template <typename Heap>
   return AllocateOrNoMemory(heap, size, RoundedAlignment(align));
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* Malloc(Heap& heap, std::size_t size) {
+template <Heap H>
+[[nodiscard]] inline void* Malloc(H& heap, std::size_t size) {
   return AllocateOrNoMemory(heap, size, kMallocAlignment);
 }
 
-template <typename Heap>
-inline void Free(Heap& heap, void* ptr) {
+template <Heap H>
+inline void Free(H& heap, void* ptr) {
   heap.Deallocate(ptr);
 }
 
@@ -79,17 +79,17 @@ inline void Free(Heap& heap, void* ptr) {
 // the size (to skip a lookup) gets it; it must still check the block, so
 // that a caller's wrong size is caught as misuse rather than turned into
 // heap corruption. The others know every block's size.
-template <typename Heap>
-inline void FreeSized(Heap& heap, void* ptr, std::size_t size) {
-  if constexpr (requires { heap.DeallocateSized(ptr, size); }) {
+template <Heap H>
+inline void FreeSized(H& heap, void* ptr, std::size_t size) {
+  if constexpr (HasSizedFree<H>) {
     heap.DeallocateSized(ptr, size);
   } else {
     heap.Deallocate(ptr);
   }
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* Calloc(Heap& heap, std::size_t count,
+template <Heap H>
+[[nodiscard]] inline void* Calloc(H& heap, std::size_t count,
                                   std::size_t size) {
   std::size_t bytes;
   if (ABSL_PREDICT_FALSE(MultiplyOverflows(count, size, &bytes))) {
@@ -99,7 +99,7 @@ template <typename Heap>
   // A heap that knows which of its memory is fresh from the OS zeroes only
   // the rest; for any other, reused blocks hold old data, so every block is
   // written.
-  if constexpr (requires { heap.AllocateZeroed(bytes); }) {
+  if constexpr (HasZeroedAllocation<H>) {
     void* p = heap.AllocateZeroed(bytes);
     if (ABSL_PREDICT_FALSE(p == nullptr)) FailNoMemory(bytes);
     return p;
@@ -110,8 +110,8 @@ template <typename Heap>
   }
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* Realloc(Heap& heap, void* ptr, std::size_t size) {
+template <Heap H>
+[[nodiscard]] inline void* Realloc(H& heap, void* ptr, std::size_t size) {
   // glibc frees here; C23 leaves it implementation-defined.
   if (ptr != nullptr && size == 0) {
     heap.Deallocate(ptr);
@@ -122,9 +122,9 @@ template <typename Heap>
   return p;
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* ReallocArray(Heap& heap, void* ptr,
-                                        std::size_t count, std::size_t size) {
+template <Heap H>
+[[nodiscard]] inline void* ReallocArray(H& heap, void* ptr, std::size_t count,
+                                        std::size_t size) {
   std::size_t bytes;
   if (ABSL_PREDICT_FALSE(MultiplyOverflows(count, size, &bytes))) {
     FailSizeOverflow(count, size);
@@ -133,8 +133,8 @@ template <typename Heap>
   return Realloc(heap, ptr, bytes);
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* AlignedAlloc(Heap& heap, std::size_t align,
+template <Heap H>
+[[nodiscard]] inline void* AlignedAlloc(H& heap, std::size_t align,
                                         std::size_t size) {
   if (!IsValidAlignedAllocAlignment(align)) {
     FailBadAlignment(align);
@@ -143,9 +143,9 @@ template <typename Heap>
   return AlignedOrNoMemory(heap, align, size);
 }
 
-template <typename Heap>
-[[nodiscard]] inline int PosixMemalign(Heap& heap, void** out,
-                                       std::size_t align, std::size_t size) {
+template <Heap H>
+[[nodiscard]] inline int PosixMemalign(H& heap, void** out, std::size_t align,
+                                       std::size_t size) {
   const int saved = errno;
   if (!IsValidPosixMemalignAlignment(align)) {
     FailBadAlignment(align);
@@ -159,19 +159,19 @@ template <typename Heap>
   return 0;
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* Memalign(Heap& heap, std::size_t align,
+template <Heap H>
+[[nodiscard]] inline void* Memalign(H& heap, std::size_t align,
                                     std::size_t size) {
   return AlignedOrNoMemory(heap, align, size);
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* Valloc(Heap& heap, std::size_t size) {
+template <Heap H>
+[[nodiscard]] inline void* Valloc(H& heap, std::size_t size) {
   return AlignedOrNoMemory(heap, OsPageSize(), size);
 }
 
-template <typename Heap>
-[[nodiscard]] inline void* Pvalloc(Heap& heap, std::size_t size) {
+template <Heap H>
+[[nodiscard]] inline void* Pvalloc(H& heap, std::size_t size) {
   const std::size_t page = OsPageSize();
   if (PageRoundingOverflows(size, page)) {
     FailNoMemory(size);
@@ -180,8 +180,8 @@ template <typename Heap>
   return AlignedOrNoMemory(heap, page, PageRoundedSize(size, page));
 }
 
-template <typename Heap>
-[[nodiscard]] inline std::size_t MallocUsableSize(Heap& heap, void* ptr) {
+template <Heap H>
+[[nodiscard]] inline std::size_t MallocUsableSize(H& heap, void* ptr) {
   return ptr == nullptr ? 0 : heap.UsableSize(ptr);
 }
 
@@ -190,9 +190,9 @@ template <typename Heap>
 // released bytes, so another thread's release at the same moment counts
 // too), 0 otherwise. `pad` (what to keep at the top of glibc's heap) has no
 // counterpart here.
-template <typename Heap>
-inline int MallocTrim(Heap& heap, std::size_t /*pad*/) {
-  if constexpr (requires { heap.ReleaseFreeMemory(); }) {
+template <Heap H>
+inline int MallocTrim(H& heap, std::size_t /*pad*/) {
+  if constexpr (CanReleaseFreeMemory<H>) {
     const std::size_t before = ReleasedBytes();
     heap.ReleaseFreeMemory();
     return ReleasedBytes() != before ? 1 : 0;

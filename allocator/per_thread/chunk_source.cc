@@ -145,10 +145,10 @@ void MmapChunkSource::ReleaseChunk(void* chunk) {
   if (decommit_due_ns_ == 0) decommit_due_ns_ = now + PurgeDelayNs();
 }
 
-void MmapChunkSource::PurgeReleased(bool now_too) {
+void MmapChunkSource::PurgeReleased(Due when) {
   const std::int64_t now = CoarseNowNs();
   SpinLockHolder hold(&lock_);
-  if (now_too) {
+  if (when == Due::kNow) {
     DecommitReleased();
   } else {
     DecommitReleasedIfDue(now);

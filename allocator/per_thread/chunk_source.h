@@ -8,6 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/spin_lock.h"
+#include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_map.h"
 #include "growers/grower.h"
@@ -23,10 +24,11 @@ namespace rusty_malloc {
 //                               source handed out (a range check, no lock).
 // and optionally
 //   void Decommit(void*, size_t)  gives the memory of unused pages of a chunk
-//                               handed out back to the OS.
-//   void PurgeReleased(bool now_too)  gives the memory of released chunks
-//                               back to the OS: all of them, once the first
-//                               has waited a purge delay, or with now_too.
+//                               handed out back to the OS (CanDecommit).
+//   void PurgeReleased(Due)     gives the memory of released chunks back to
+//                               the OS: all of them, once the first has
+//                               waited a purge delay, or at once with
+//                               Due::kNow (PurgesReleasedChunks).
 //   size_t ReservedBytes(), CommittedBytes()  the address space the source
 //                               holds, and what of it is read-write (whether
 //                               in a heap's chunk or released).
@@ -35,6 +37,10 @@ concept ChunkSource = requires(S& s, void* chunk, const void* p) {
   { s.AllocateChunk() } -> std::same_as<void*>;
   s.ReleaseChunk(chunk);
   { s.Contains(p) } -> std::same_as<bool>;
+};
+template <typename S>
+concept PurgesReleasedChunks = requires(S& s, Due when) {
+  s.PurgeReleased(when);
 };
 
 // Chunks from regions of address space reserved as they are needed, each
@@ -63,8 +69,8 @@ class MmapChunkSource {
   void ReleaseChunk(void* chunk) ABSL_LOCKS_EXCLUDED(lock_);
   // Gives the memory of every released chunk back to the OS, once the first
   // of them has waited a purge delay (a clock per batch, not per chunk), or
-  // with `now_too` at once.
-  void PurgeReleased(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
+  // with Due::kNow at once.
+  void PurgeReleased(Due when) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const { return map_.Contains(p); }
   // Gives the memory of `bytes` at `p`, whole pages inside a chunk handed
   // out, back to the OS; they read as zero when next touched.

@@ -9,6 +9,7 @@
 
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
+#include "allocator/common/heap.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/monotonic_clock.h"
 #include "allocator/common/realloc_by_moving.h"
@@ -29,12 +30,8 @@ namespace rusty_malloc {
 // allocator to be a constinit global). LockForFork, UnlockAfterFork and
 // UnlockAfterForkInChild too where PerThreadMalloc's are used.
 template <typename M>
-concept MediumHeap = std::default_initializable<M> &&
+concept MediumHeap = std::default_initializable<M> && Heap<M> &&
     requires(M& heap, void* ptr, const void* cptr, std::size_t n) {
-  { heap.Allocate(n, n) } -> std::same_as<void*>;
-  heap.Deallocate(ptr);
-  { heap.Reallocate(ptr, n, n) } -> std::same_as<void*>;
-  { heap.UsableSize(ptr) } -> std::same_as<std::size_t>;
   { heap.IsLiveBlock(cptr) } -> std::same_as<bool>;
   { heap.Verify() } -> std::same_as<HeapReport>;
   { heap.Stats() } -> std::same_as<HeapStats>;
@@ -69,7 +66,8 @@ class DefaultMediumHeap {
     return Allocate(size, align, &zeroed);
   }
   // Allocate with every byte zero, writing only memory that may be dirty.
-  [[nodiscard]] void* AllocateZeroed(std::size_t size, std::size_t align) {
+  [[nodiscard]] void* AllocateZeroed(std::size_t size,
+                                     std::size_t align = kGranule) {
     bool zeroed;
     void* block = Allocate(size, align, &zeroed);
     if (block != nullptr && !zeroed) ZeroFill(block, size);

@@ -11,6 +11,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
+#include "allocator/common/heap.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"
@@ -129,10 +130,10 @@ class PerThreadMalloc {
       mine->Purge();
     }
     binding_.ReleaseAbandoned(Due::kNow);
-    if constexpr (requires { source_.PurgeReleased(true); }) {
-      source_.PurgeReleased(true);
+    if constexpr (PurgesReleasedChunks<S>) {
+      source_.PurgeReleased(Due::kNow);
     }
-    if constexpr (requires { medium_.ReleaseFreeMemory(); }) {
+    if constexpr (CanReleaseFreeMemory<M>) {
       medium_.ReleaseFreeMemory();
     }
   }

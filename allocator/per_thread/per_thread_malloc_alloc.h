@@ -44,18 +44,18 @@ void PerThreadMalloc<S, M>::PurgeDue() {
   next_purge_ns_.store(now + HousekeepingIntervalNs() / 4,
                        std::memory_order_relaxed);
   binding_.ReleaseAbandoned(Due::kWhenDue);
-  if constexpr (requires { source_.PurgeReleased(false); }) {
-    source_.PurgeReleased(false);
+  if constexpr (PurgesReleasedChunks<S>) {
+    source_.PurgeReleased(Due::kWhenDue);
   }
-  if constexpr (requires { medium_.PurgeIfDue(now); }) medium_.PurgeIfDue(now);
+  if constexpr (CanPurgeWhenDue<M>) medium_.PurgeIfDue(now);
 }
 
 template <ChunkSource S, MediumHeap M>
 void* PerThreadMalloc<S, M>::AllocateZeroed(std::size_t size) {
-  if constexpr (requires { medium_.AllocateZeroed(size, kGranule); }) {
+  if constexpr (HasZeroedAllocation<M>) {
     if (size > kSmallMax) {
       PurgeDue();
-      return medium_.AllocateZeroed(size, kGranule);
+      return medium_.AllocateZeroed(size);
     }
   }
   void* block = Allocate(size);

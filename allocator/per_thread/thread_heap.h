@@ -10,6 +10,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/check.h"
+#include "allocator/common/heap.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/misuse.h"
 #include "allocator/common/monotonic_clock.h"

@@ -65,7 +65,7 @@ void ThreadHeap<S>::ReleaseChunk(ChunkHeader* chunk) {
 
 template <ChunkSource S>
 bool ThreadHeap<S>::Retain(std::uint64_t run) {
-  if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
+  if constexpr (CanDecommit<S>) {
     return budget_ == nullptr ||
            budget_->TryRetain(std::popcount(run) * kPageSize);
   }
@@ -75,7 +75,7 @@ bool ThreadHeap<S>::Retain(std::uint64_t run) {
 template <ChunkSource S>
 void ThreadHeap<S>::Unretain(std::uint64_t dirty) {
   if (budget_ != nullptr && dirty != 0) {
-    if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
+    if constexpr (CanDecommit<S>) {
       budget_->Release(std::popcount(dirty) * kPageSize);
     }
   }
@@ -83,7 +83,7 @@ void ThreadHeap<S>::Unretain(std::uint64_t dirty) {
 
 template <ChunkSource S>
 void ThreadHeap<S>::Decommit(ChunkHeader* chunk, std::uint64_t run) {
-  if constexpr (requires(void* p) { source_->Decommit(p, kPageSize); }) {
+  if constexpr (CanDecommit<S>) {
     while (run != 0) {
       const int first = std::countr_zero(run);
       const int pages = std::countr_one(run >> first);
@@ -140,8 +140,8 @@ void ThreadHeap<S>::PurgeLocked() {
     Decommit(chunk, dirty);
   }
   // Chunks released just now waited as long as their pages did.
-  if constexpr (requires { source_->PurgeReleased(true); }) {
-    source_->PurgeReleased(true);
+  if constexpr (PurgesReleasedChunks<S>) {
+    source_->PurgeReleased(Due::kNow);
   }
 }
 
