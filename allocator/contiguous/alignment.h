@@ -4,19 +4,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/common/alignment.h"
 #include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/header.h"
 
+// Where an aligned block goes inside a free block of the contiguous heap.
 namespace rusty_malloc {
-
-// Alignments above this are refused rather than risk overflow in placement.
-inline constexpr std::size_t kMaxAlignment = kMaxBlockSize >> 1;
-
-// True for the alignments the allocators accept: powers of two up to
-// kMaxAlignment. Alignments below kGranule are served at kGranule.
-[[nodiscard]] constexpr bool IsValidAlignment(std::size_t align) {
-  return align != 0 && (align & (align - 1)) == 0 && align <= kMaxAlignment;
-}
 
 // The lowest header address at or above `begin` (a header address, 8 mod 16)
 // for a block whose payload is aligned to `align` (a power of two, at least

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/common/alignment.h"
 #include "allocator/common/sanitizer.h"
 
 namespace rusty_malloc {
@@ -18,17 +19,11 @@ namespace rusty_malloc {
 // block can find its left neighbour exactly when that neighbour is free: the
 // one case where merging needs it. Occupied blocks pay 8 bytes of overhead.
 
-inline constexpr std::size_t kGranule = 16;  // Block sizes and payloads.
 inline constexpr std::size_t kHeaderSize = 8;
 inline constexpr std::size_t kMinBlockSize = 32;  // Header, two links, footer.
 // The size field has 48 bits; anything larger is refused before it is rounded.
 inline constexpr std::size_t kMaxBlockSize = std::size_t{1} << 47;
-
-// Rounds `n` up to a multiple of `align`, a power of two. `n` must leave room.
-[[nodiscard]] constexpr std::uintptr_t AlignUp(std::uintptr_t n,
-                                               std::size_t align) {
-  return (n + align - 1) & ~static_cast<std::uintptr_t>(align - 1);
-}
+static_assert(kMaxAlignment == kMaxBlockSize >> 1);
 
 // The block size that holds a `request`-byte allocation, or 0 when the
 // request is too large to represent (so callers cannot overflow by rounding).
