@@ -12,6 +12,7 @@ set -uo pipefail
 # shellcheck source=tools/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "${root}" || exit 1
+ensure_deps || exit 1
 
 ours() { git ls-files "$@" | grep -v '^third_party/'; }
 

@@ -13,7 +13,7 @@ set -euo pipefail
 
 # shellcheck source=tools/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bash tools/install_deps.sh
+ensure_deps
 
 # base-builder's flags (infra/base-images/base-builder in OSS-Fuzz): its
 # CFLAGS are these common ones, SANITIZER_FLAGS_<sanitizer> and

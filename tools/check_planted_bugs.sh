@@ -8,7 +8,7 @@ set -uo pipefail
 
 # shellcheck source=tools/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bash tools/install_deps.sh || exit 1
+ensure_deps || exit 1
 budget=${PLANTED_BUG_BUDGET:-60}
 
 # bug, harness, config (fuzz_tsan for a race: only TSan sees it)

@@ -5,6 +5,15 @@
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}" || exit 1
 
+# `ensure_deps`: tools/install_deps.sh, once per top-level command. The first
+# script to run it exports RUSTY_MALLOC_DEPS_READY, so the scripts it starts
+# skip it.
+ensure_deps() {
+  [[ -n ${RUSTY_MALLOC_DEPS_READY:-} ]] && return 0
+  bash "${root}/tools/install_deps.sh" || return 1
+  export RUSTY_MALLOC_DEPS_READY=1
+}
+
 # One Bazel disk cache for every config, script and the example workspace,
 # so repeated configs and repeated runs cost little.
 cache=(--disk_cache="${HOME}/.cache/rusty_malloc/disk")
@@ -42,7 +51,7 @@ repo_bazel() {
 }
 
 # `fuzz_harnesses ARRAY [concurrent]` sets ARRAY to the names of the fuzz
-# harnesses: the fuzzers rusty_fuzz_test (tools/fuzz.bzl) declares in
+# harnesses: the fuzzers rusty_fuzz_test (bazel/fuzz.bzl) declares in
 # fuzz/BUILD.bazel, the one list of them. With `concurrent`, only those
 # tagged so, which are fuzzed under TSan too. Fails if it finds none.
 fuzz_harnesses() {
@@ -74,7 +83,7 @@ fuzz_flags() {
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"
 
 # `instructions_per_pair BENCH PRELOAD WORKLOAD PAIRS`: prints the
-# instructions one malloc/free pair of tools/alloc_bench's WORKLOAD costs
+# instructions one malloc/free pair of bench/alloc_bench's WORKLOAD costs
 # under PRELOAD ("" for glibc's malloc), counted by callgrind: the
 # difference between runs of PAIRS and 2 * PAIRS pairs cancels start-up,
 # first touches and exit, so only the steady loop counts. Callgrind counts

@@ -28,7 +28,7 @@ seconds=${1:-300}
 shift || true
 harnesses=("$@")
 
-bash tools/install_deps.sh || exit 1
+ensure_deps || exit 1
 if [[ ${#harnesses[@]} -eq 0 ]]; then
   fuzz_harnesses harnesses || exit 1
 fi

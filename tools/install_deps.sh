@@ -3,7 +3,7 @@
 # only Debian's package archive: Bazel 4.2.3 and its offline rule repositories,
 # clang 14 with its sanitizer and libFuzzer runtimes, GoogleTest sources, the
 # Abseil source package, the peer allocators the benchmarks compare with, and
-# what tools/fetch_benchmark_sources.sh builds the standard workloads from
+# what bench/fetch_sources.sh builds the standard workloads from
 # (glibc-source, and the deb-src entry for `apt-get source mimalloc`).
 # Idempotent: a machine that already has everything costs a few dpkg queries.
 set -euo pipefail
@@ -51,7 +51,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Source packages (Abseil here, mimalloc for tools/fetch_benchmark_sources.sh)
+# Source packages (Abseil here, mimalloc for bench/fetch_sources.sh)
 # need a deb-src entry, which a fresh machine lacks. It is derived from the
 # machine's own deb entries (tools/deb_src_sources.py), so a machine on a
 # local mirror fetches sources from that mirror; Debian's archive is the

@@ -9,7 +9,7 @@ where <suffix> is "" for the default variant and "_<name>" otherwise.
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_library")
-load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
+load("//bazel:copts.bzl", "RUSTY_MALLOC_COPTS")
 
 def rusty_malloc_variant(name, defines = []):
     suffix = "" if name == "default" else "_" + name

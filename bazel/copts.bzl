@@ -12,11 +12,11 @@ RUSTY_MALLOC_COPTS = [
     # This repository's .bazelrc turns warnings into errors; a workspace
     # that depends on our targets, with another compiler's new warnings,
     # does not inherit that.
-    "//tools:werror": ["-Werror"],
+    "//bazel:werror": ["-Werror"],
     "//conditions:default": [],
 }) + select({
     # Checks the locks' Abseil annotations (ABSL_GUARDED_BY and the rest);
     # g++ has no such analysis.
-    "//tools:clang": ["-Wthread-safety"],
+    "//bazel:clang": ["-Wthread-safety"],
     "//conditions:default": [],
 })

@@ -1,4 +1,4 @@
-"""Turns tools/benchmark_suite.sh's CSV files into report.md and
+"""Turns bench/run_suite.sh's CSV files into report.md and
 throughput.svg: tables with ratios against the peers measured in the same
 run, the issues' targets each marked met or not met with its figures,
 instructions per malloc/free pair (callgrind), resident memory after a
@@ -35,7 +35,7 @@ BATCHES = ["batch16", "batch256", "batch1024"]
 # The workloads callgrind counts, in the suite's order.
 PAIR_WORKLOADS = ["fastpath"] + BATCHES
 # What one operation is, where it is not alloc_bench's own (see
-# tools/benchmark_suite.sh's run_workload).
+# bench/run_suite.sh's run_workload).
 UNITS = {
     "python": ("runs per second", "Debian's python3 on tests/workloads/alloc_heavy.py."),
     "glibc_simple": ("malloc/free pairs per second",

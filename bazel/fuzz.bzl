@@ -19,7 +19,7 @@ fuzz it under TSan as well.
 
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
 load("@rules_shell//shell:sh_binary.bzl", "sh_binary")
-load("//tools:copts.bzl", "RUSTY_MALLOC_COPTS")
+load("//bazel:copts.bzl", "RUSTY_MALLOC_COPTS")
 
 def rusty_fuzz_test(name, deps, dict = None, tags = []):
     """A libFuzzer harness, its corpus replayed as a test, and its runner.

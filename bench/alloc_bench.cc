@@ -1,5 +1,5 @@
 // One benchmark program for every allocator: it calls plain malloc, realloc
-// and free, and the suite (tools/benchmark_suite.sh) runs it under each
+// and free, and the suite (bench/run_suite.sh) runs it under each
 // allocator through LD_PRELOAD, so all of them run the same binary.
 //
 // Usage: alloc_bench WORKLOAD THREADS OPS_PER_THREAD

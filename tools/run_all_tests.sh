@@ -12,7 +12,7 @@ set -uo pipefail
 
 # shellcheck source=tools/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bash tools/install_deps.sh || { echo "install_deps failed" >&2; exit 1; }
+ensure_deps || { echo "install_deps failed" >&2; exit 1; }
 
 # g++ first, then every clang config together: switching the compiler
 # re-configures the toolchain, so do it once.

@@ -1,32 +1,32 @@
 #!/usr/bin/env bash
-# The allocator benchmark suite, one command: builds tools/alloc_bench and
+# The allocator benchmark suite, one command: builds bench/alloc_bench and
 # rusty_malloc's LD_PRELOAD libraries, runs every workload under glibc, the
 # locked allocator, the per-thread allocator and, when installed, jemalloc,
 # tcmalloc and mimalloc (all through LD_PRELOAD, all the same binary), counts
 # instructions per malloc/free pair with callgrind (the fast path and the
 # batches of 16, 256 and 1024 bytes), and writes a report. Also runs the
 # standard workloads allocator people compare on, which
-# tools/fetch_benchmark_sources.sh builds from Debian's source packages:
+# bench/fetch_sources.sh builds from Debian's source packages:
 # glibc's bench-malloc-simple and bench-malloc-thread, mimalloc's test-stress.
 # A run that fails or crashes is reported (FAILED, and failures.csv) and the
 # suite goes on.
 #
-# Usage: tools/benchmark_suite.sh [output_dir]   (default: bench-out/)
+# Usage: bench/run_suite.sh [output_dir]   (default: bench-out/)
 # Output: results.csv, failures.csv, callgrind.csv, report.md, throughput.svg;
 # the report's table of targets, met or not, also on standard output.
 set -euo pipefail
 
 # shellcheck source=tools/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
 out=${1:-bench-out}
 mkdir -p "${out}"
-bash tools/install_deps.sh
+ensure_deps
 
-repo_bazel build -c opt //tools:alloc_bench \
+repo_bazel build -c opt //bench:alloc_bench \
   //allocator:librusty_malloc.so //allocator:librusty_malloc_locked.so \
   >"${out}/build.log" 2>&1 || { tail -n 30 "${out}/build.log"; exit 1; }
 bin=$(repo_bazel info -c opt bazel-bin 2>/dev/null)
-bench="${bin}/tools/alloc_bench"
+bench="${bin}/bench/alloc_bench"
 lib=/usr/lib/x86_64-linux-gnu
 
 # name=library ("" for glibc's own malloc)
@@ -97,11 +97,11 @@ for w in "${workloads[@]}"; do
   [[ " ${standard_workloads} " == *" ${w%% *} "* ]] && wanted=1
 done
 if [[ ${wanted} -eq 1 ]]; then
-  if programs=$(bash tools/fetch_benchmark_sources.sh 2>"${out}/fetch.log"); then
+  if programs=$(bash bench/fetch_sources.sh 2>"${out}/fetch.log"); then
     { read -r glibc_simple_bin; read -r glibc_thread_bin; read -r stress_bin; } <<<"${programs}"
   else
     tail -n 20 "${out}/fetch.log"
-    echo "FAILED: tools/fetch_benchmark_sources.sh (see ${out}/fetch.log); not running ${standard_workloads}"
+    echo "FAILED: bench/fetch_sources.sh (see ${out}/fetch.log); not running ${standard_workloads}"
     kept=()
     for w in "${workloads[@]}"; do
       [[ " ${standard_workloads} " == *" ${w%% *} "* ]] || kept+=("${w}")
@@ -137,7 +137,7 @@ timed() {
 
 # glibc_rate simple|thread JSON_FILE: operations per second from a glibc
 # benchtest's JSON (clock_gettime nanoseconds, see the shim in
-# tools/fetch_benchmark_sources.sh). simple: malloc/free pairs per second over
+# bench/fetch_sources.sh). simple: malloc/free pairs per second over
 # bench-malloc-simple's 12 cases (each of 200000 pairs, so this is the mean of
 # their times per pair). thread: iterations (a free and a malloc) per second
 # over all threads ("duration" adds up the threads' times, "iterations" their
@@ -158,7 +158,7 @@ PY
 
 # mimalloc's test-stress at a fixed scale: each of its iterations starts
 # THREADS threads, thread i making 150 * scale * (i % 8 + 1) allocations
-# (fetch_benchmark_sources.sh checks the lines this comes from), and joins
+# (fetch_sources.sh checks the lines this comes from), and joins
 # them.
 stress_scale=25
 stress_allocations_per_iteration() {
@@ -180,7 +180,7 @@ describe_status() {
 # WORKLOAD THREADS WALL_SECONDS OPS_PER_SECOND PEAK_RSS_KIB
 # RESIDENT_BEFORE_KIB RESIDENT_AFTER_KIB (anonymous resident memory before
 # the workload and after it freed everything, past the purge delay; see
-# tools/alloc_bench.cc). "python" is Debian's python3 on
+# bench/alloc_bench.cc). "python" is Debian's python3 on
 # tests/workloads/alloc_heavy.py (one run per second), and the standard
 # workloads are glibc's and mimalloc's programs (operations per second as
 # glibc_rate and stress_allocations_per_iteration say), all without the last
@@ -301,7 +301,7 @@ if command -v valgrind >/dev/null; then
   done
 fi
 
-python3 tools/benchmark_report.py "${out}" >"${out}/report.md"
+python3 bench/benchmark_report.py "${out}" >"${out}/report.md"
 echo
-python3 tools/benchmark_report.py --targets "${out}"
+python3 bench/benchmark_report.py --targets "${out}"
 echo "report: ${out}/report.md, plot: ${out}/throughput.svg"

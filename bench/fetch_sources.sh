@@ -8,7 +8,7 @@
 # call plain libc malloc, so that LD_PRELOAD swaps the allocator.
 # Idempotent: a second run reuses the sources and binaries.
 #
-# Usage: tools/fetch_benchmark_sources.sh
+# Usage: bench/fetch_sources.sh
 # Prints the three binaries' paths, one a line, in this order:
 #   bench-malloc-simple   glibc; argument: block size; prints JSON, ns per
 #                         malloc/free pair in 12 scenarios
@@ -21,13 +21,13 @@
 set -euo pipefail
 
 # shellcheck source=tools/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-script="${root}/tools/fetch_benchmark_sources.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
+script="${root}/bench/fetch_sources.sh"
 src_cache=${BENCH_SRC_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/rusty_malloc/bench-src}
 mkdir -p "${src_cache}"
 
 # glibc-source, dpkg-dev (dpkg-source) and the deb-src entry.
-bash tools/install_deps.sh
+ensure_deps
 
 say() { echo "fetch_benchmark_sources: $*" >&2; }
 
@@ -92,7 +92,7 @@ mkdir -p "${build}" "${bin}"
 # $BENCHMARK_DURATION at run time (the build below points its
 # BENCHMARK_DURATION at bench_duration_seconds ()).
 cat >"${build}/bench-timing.h.new" <<'SHIM'
-/* Written by rusty_malloc's tools/fetch_benchmark_sources.sh. */
+/* Written by rusty_malloc's bench/fetch_sources.sh. */
 #ifndef RUSTY_BENCH_TIMING_H
 #define RUSTY_BENCH_TIMING_H
 #include <stdint.h>
@@ -136,12 +136,12 @@ if [[ ! -f ${thread_src} || ${glibc_dir}/bench-malloc-thread.c -nt ${thread_src}
   mv "${thread_src}.new" "${thread_src}"
 fi
 
-# benchmark_suite.sh counts test-stress's allocations from these two lines
+# run_suite.sh counts test-stress's allocations from these two lines
 # (150 * SCALE * (tid % 8 + 1) per thread and iteration): fail if they change.
 for line in 'size_t allocs = 100 \* ((size_t)SCALE) \* (tid % 8 + 1);' \
             'size_t retain = allocs / 2;'; do
   grep -q "${line}" "${stress_src}" ||
-    { say "${stress_src} no longer has '${line}': check benchmark_suite.sh"; exit 1; }
+    { say "${stress_src} no longer has '${line}': check run_suite.sh"; exit 1; }
 done
 
 # compile OUTPUT SOURCES... -- FLAGS...: when OUTPUT is missing or older than
