@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdio>
 
-#include "allocator/common/os_page.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/resident.h"
 
 namespace rusty_malloc::testing {

@@ -16,7 +16,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
-#include "allocator/common/os_page.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/drop_in/c_api_checks.h"

@@ -1,13 +1,11 @@
 #include "allocator/large/large_heap.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cerrno>
 
 #include "absl/base/optimization.h"
 #include "allocator/common/monotonic_clock.h"
-#include "allocator/common/os_page.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/resident.h"
@@ -57,27 +55,11 @@ void LargeHeap::Unmaps::Run() {
     // ASan's shadow outlives the mapping: whoever maps these addresses
     // next must not find them poisoned.
     Unpoison(reinterpret_cast<void*>(list[i].begin), list[i].bytes);
-    munmap(reinterpret_cast<void*>(list[i].begin), list[i].bytes);
+    Unmap(reinterpret_cast<void*>(list[i].begin), list[i].bytes);
     CountReleased(list[i].bytes);
   }
   count = 0;
 }
-
-namespace {
-
-// Kept pages keep whatever the program did to its block: a PROT_NONE
-// guard page, mlock, MADV_DONTFORK. The next owner gets a fresh block's
-// attributes (glibc unmaps such blocks; keeping them saves the faults).
-// False when the pages cannot be made readable and writable.
-bool RestoreFreshAttributes(std::uintptr_t begin, std::size_t bytes) {
-  void* const at = reinterpret_cast<void*>(begin);
-  if (mprotect(at, bytes, PROT_READ | PROT_WRITE) != 0) return false;
-  madvise(at, bytes, MADV_DOFORK);
-  munlock(at, bytes);
-  return true;
-}
-
-}  // namespace
 
 void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   const std::size_t bytes = MappingBytes(size);
@@ -97,17 +79,20 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   std::size_t got = taken.bytes;
   std::uint64_t origin = taken.origin;  // 0: a mapping of its own.
   if (got != 0) Unpoison(reinterpret_cast<void*>(begin), got);
-  if (got != 0 && !RestoreFreshAttributes(begin, got)) {
-    munmap(reinterpret_cast<void*>(begin), got);
+  // Kept pages keep whatever the program did to its block: a PROT_NONE
+  // guard page, mlock, MADV_DONTFORK. The next owner gets a fresh block's
+  // attributes (glibc unmaps such blocks; keeping them saves the faults).
+  if (got != 0 &&
+      !RestoreFreshAttributes(reinterpret_cast<void*>(begin), got)) {
+    Unmap(reinterpret_cast<void*>(begin), got);
     got = 0;
   }
   if (got != 0 && got < bytes) {
     // Grown by the kernel: the pages it holds stay resident, so only the
     // rest fault in.
-    void* grown =
-        mremap(reinterpret_cast<void*>(begin), got, bytes, MREMAP_MAYMOVE);
-    if (grown == MAP_FAILED) {
-      munmap(reinterpret_cast<void*>(begin), got);
+    void* grown = Remap(reinterpret_cast<void*>(begin), got, bytes);
+    if (grown == nullptr) {
+      Unmap(reinterpret_cast<void*>(begin), got);
       got = 0;
     } else {
       if (reinterpret_cast<std::uintptr_t>(grown) != begin) origin = 0;
@@ -117,9 +102,8 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
   }
   const bool reused = got != 0;
   if (!reused) {
-    void* fresh = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (fresh == MAP_FAILED) {
+    void* fresh = Map(bytes);
+    if (fresh == nullptr) {
       errno = ENOMEM;
       return nullptr;
     }
@@ -134,7 +118,7 @@ void* LargeHeap::Allocate(std::size_t size, bool* zeroed) {
     recorded = live_.Insert(begin, got, origin);
   }
   if (!recorded) {
-    munmap(reinterpret_cast<void*>(begin), got);
+    Unmap(reinterpret_cast<void*>(begin), got);
     errno = ENOMEM;
     return nullptr;
   }
@@ -189,8 +173,8 @@ void* LargeHeap::Reallocate(void* ptr, std::size_t size) {
     live_.Erase(begin, &origin);
   }
   if (ABSL_PREDICT_FALSE(remap_hook_ != nullptr)) remap_hook_(remap_hook_arg_);
-  void* moved = mremap(ptr, old_bytes, bytes, MREMAP_MAYMOVE);
-  const bool ok = moved != MAP_FAILED;
+  void* moved = Remap(ptr, old_bytes, bytes);
+  const bool ok = moved != nullptr;
   if (!ok) errno = ENOMEM;
   const auto now_at = ok ? reinterpret_cast<std::uintptr_t>(moved) : begin;
   SpinLockHolder hold(&lock_);

@@ -1,9 +1,8 @@
 #include "allocator/large/mapping_table.h"
 
-#include <sys/mman.h>
-
 #include <bit>
 
+#include "allocator/common/os_memory.h"
 #include "allocator/common/planted_bug.h"
 
 namespace rusty_malloc {
@@ -16,7 +15,7 @@ constexpr std::size_t kFirstCapacity = 128;
 }  // namespace
 
 MappingTable::~MappingTable() {
-  if (slots_ != nullptr) munmap(slots_, capacity_ * sizeof(Slot));
+  if (slots_ != nullptr) Unmap(slots_, capacity_ * sizeof(Slot));
 }
 
 std::size_t MappingTable::Home(std::uintptr_t begin) const {
@@ -28,9 +27,8 @@ std::size_t MappingTable::Home(std::uintptr_t begin) const {
 
 bool MappingTable::Grow() {
   const std::size_t capacity = capacity_ == 0 ? kFirstCapacity : 2 * capacity_;
-  void* room = mmap(nullptr, capacity * sizeof(Slot), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (room == MAP_FAILED) return false;
+  void* room = Map(capacity * sizeof(Slot));
+  if (room == nullptr) return false;
   Slot* const old = slots_;
   const std::size_t old_capacity = capacity_;
   slots_ = static_cast<Slot*>(room);
@@ -41,7 +39,7 @@ bool MappingTable::Grow() {
     while (slots_[at].begin != 0) at = (at + 1) & (capacity_ - 1);
     slots_[at] = old[i];
   }
-  if (old != nullptr) munmap(old, old_capacity * sizeof(Slot));
+  if (old != nullptr) Unmap(old, old_capacity * sizeof(Slot));
   return true;
 }
 
