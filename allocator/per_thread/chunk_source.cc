@@ -22,9 +22,6 @@ MmapChunkSource::~MmapChunkSource() {
   if (next_ != region_end_) {
     Unmap(reinterpret_cast<void*>(next_), region_end_ - next_);
   }
-  if (released_ != nullptr) {
-    Unmap(released_, released_capacity_ * sizeof(std::uintptr_t));
-  }
 }
 
 bool MmapChunkSource::ReserveRegion() {
@@ -78,19 +75,9 @@ void* MmapChunkSource::AllocateChunk() {
 }
 
 bool MmapChunkSource::PushReleased(std::uintptr_t chunk) {
-  if (released_count_ == released_capacity_) {
-    const std::size_t capacity = released_capacity_ == 0
-                                     ? 4096 / sizeof(std::uintptr_t)
-                                     : 2 * released_capacity_;
-    void* room = Map(capacity * sizeof(std::uintptr_t));
-    if (room == nullptr) return false;
-    auto* grown = static_cast<std::uintptr_t*>(room);
-    for (std::size_t i = 0; i < released_count_; ++i) grown[i] = released_[i];
-    if (released_ != nullptr) {
-      Unmap(released_, released_capacity_ * sizeof(std::uintptr_t));
-    }
-    released_ = grown;
-    released_capacity_ = capacity;
+  if (released_count_ == released_.capacity() &&
+      !released_.Grow(released_count_)) {
+    return false;
   }
   released_[released_count_++] = chunk;
   return true;
@@ -123,8 +110,8 @@ void MmapChunkSource::ReleaseChunk(void* chunk) {
   if ((committed_released_ + 1) * kChunkSize > RetainedBytesMax()) {
     Decommit(chunk, kChunkSize);
     if (PushReleased(reinterpret_cast<std::uintptr_t>(chunk))) {
-      std::rotate(released_, released_ + released_count_ - 1,
-                  released_ + released_count_);
+      std::rotate(released_.data(), released_.data() + released_count_ - 1,
+                  released_.data() + released_count_);
     }
     return;
   }
