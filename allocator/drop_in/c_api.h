@@ -172,12 +172,12 @@ template <typename Heap>
 
 template <typename Heap>
 [[nodiscard]] inline void* Pvalloc(Heap& heap, std::size_t size) {
-  const std::size_t page = OsPageSize();
-  if (PageRoundingOverflows(size, page)) {
+  const std::size_t os_page = OsPageSize();
+  if (PageRoundingOverflows(size, os_page)) {
     FailNoMemory(size);
     return nullptr;
   }
-  return AlignedOrNoMemory(heap, page, PageRoundedSize(size, page));
+  return AlignedOrNoMemory(heap, os_page, PageRoundedSize(size, os_page));
 }
 
 template <typename Heap>

@@ -13,14 +13,14 @@
 namespace rusty_malloc {
 namespace {
 
-// `size` rounded up to whole pages, or 0 when that overflows or exceeds what
-// a mapping (and ptrdiff_t) can span.
+// `size` rounded up to whole OS pages, or 0 when that overflows or exceeds
+// what a mapping (and ptrdiff_t) can span.
 std::size_t MappingBytes(std::size_t size) {
   constexpr std::size_t kMax = static_cast<std::size_t>(PTRDIFF_MAX) / 2;
   if (size > kMax) return 0;
-  const std::size_t page = OsPageSize();
-  const std::size_t bytes = (size + page - 1) & ~(page - 1);
-  return bytes == 0 ? page : bytes;
+  const std::size_t os_page = OsPageSize();
+  const std::size_t bytes = (size + os_page - 1) & ~(os_page - 1);
+  return bytes == 0 ? os_page : bytes;
 }
 
 }  // namespace

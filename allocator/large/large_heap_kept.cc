@@ -35,7 +35,7 @@ void LargeHeap::Unmaps::Run() {
 }
 
 LargeHeap::Kept LargeHeap::TakeKept(std::size_t bytes) {
-  // Sizes are whole pages and kReuseWholeFactor divides a page, so `have /
+  // Sizes are whole OS pages and kReuseWholeFactor divides one, so `have /
   // kReuseWholeFactor` is exact (and `bytes * kReuseWholeFactor` could
   // overflow).
   int whole = -1;

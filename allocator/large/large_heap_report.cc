@@ -11,9 +11,9 @@ namespace rusty_malloc {
 RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
   SpinLockHolder hold(&lock_);
   HeapReport report;
-  const std::size_t page = OsPageSize();
-  live_.ForEach([&report, page](std::uintptr_t begin, std::size_t bytes) {
-    if (begin % page != 0 || bytes == 0 || bytes % page != 0) {
+  const std::size_t os_page = OsPageSize();
+  live_.ForEach([&report, os_page](std::uintptr_t begin, std::size_t bytes) {
+    if (begin % os_page != 0 || bytes == 0 || bytes % os_page != 0) {
       report = {"large mapping is not whole pages",
                 reinterpret_cast<const void*>(begin)};
     }
@@ -23,7 +23,8 @@ RUSTY_MALLOC_UNCOVERED_WALK HeapReport LargeHeap::Verify() const {
   std::size_t kept_bytes = 0;
   for (int i = 0; i < kept_count_; ++i) {
     const Kept& kept = kept_[i];
-    if (kept.begin % page != 0 || kept.bytes == 0 || kept.bytes % page != 0) {
+    if (kept.begin % os_page != 0 || kept.bytes == 0 ||
+        kept.bytes % os_page != 0) {
       return {"kept large range is not whole pages",
               reinterpret_cast<const void*>(kept.begin)};
     }

@@ -68,8 +68,8 @@ class MmapChunkSource {
   // with `now_too` at once.
   void PurgeReleased(bool now_too) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const { return map_.Contains(p); }
-  // Gives the memory of `bytes` at `p`, whole pages inside a chunk handed
-  // out, back to the OS; they read as zero when next touched.
+  // Gives the memory of `bytes` at `p`, whole pages (kPageSize) inside a
+  // chunk handed out, back to the OS; they read as zero when next touched.
   static void Decommit(void* p, std::size_t bytes);
   std::size_t ReservedBytes() ABSL_LOCKS_EXCLUDED(lock_);
   std::size_t CommittedBytes() ABSL_LOCKS_EXCLUDED(lock_);
