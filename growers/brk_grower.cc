@@ -1,10 +1,11 @@
 #include "growers/brk_grower.h"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <limits>
+
+#include "allocator/common/os_memory.h"
 
 namespace rusty_malloc {
 namespace {
@@ -53,8 +54,7 @@ std::size_t BrkGrower::Grow(std::size_t min_bytes) {
 }
 
 void BrkGrower::Decommit(std::byte* p, std::size_t bytes) {
-  // Best effort: on failure the pages just stay resident.
-  madvise(p, bytes, MADV_DONTNEED);
+  rusty_malloc::Decommit(p, bytes);
 }
 
 bool BrkGrower::Shrink(std::size_t bytes) {

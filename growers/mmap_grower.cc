@@ -1,53 +1,16 @@
 #include "growers/mmap_grower.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <utility>
+
+#include "allocator/common/os_memory.h"
 
 namespace rusty_malloc {
 namespace {
 
-std::size_t PageSize() {
-  static const std::size_t page =
-      static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  return page;
-}
-
 std::size_t RoundUp(std::size_t n, std::size_t to) {
   return (n + to - 1) / to * to;
-}
-
-// ASan and TSan own the address space's layout (their shadows cover the
-// hint below, and TSan allows the program only a few ranges): there a lazy
-// reservation would rarely find room above it, so it reserves everything
-// at once, as before. Neither limit it serves (ulimit -v, mlockall) is one
-// a sanitized build runs under.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizerOwnsLayout = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitizerOwnsLayout = true;
-#else
-constexpr bool kSanitizerOwnsLayout = false;
-#endif
-#else
-constexpr bool kSanitizerOwnsLayout = false;
-#endif
-
-// Where a lazily reserved heap asks to start: from 16 TiB up, one TiB apart
-// per grower, far above the program break and far below the kernel's
-// top-down mappings, so the addresses above it stay free to extend into.
-// Only a hint: where it is taken (a sanitizer's shadow, another heap), the
-// kernel picks and in-place growth may end sooner.
-void* Hint() {
-  static std::atomic<unsigned> next{0};
-  const unsigned slot = next.fetch_add(1, std::memory_order_relaxed) % 64;
-  return reinterpret_cast<void*>((std::uintptr_t{16} << 40) +
-                                 (std::uintptr_t{slot} << 40));
 }
 
 }  // namespace
@@ -66,50 +29,43 @@ MmapGrower& MmapGrower::operator=(MmapGrower&& other) noexcept {
   return *this;
 }
 
-void MmapGrower::Unmap() { munmap(base_, reserved_); }
+void MmapGrower::Unmap() { rusty_malloc::Unmap(base_, reserved_); }
 
 bool MmapGrower::Reserve() {
+  // Under ASan and TSan all at once (kReservationsCanExtend).
   const bool lazy =
-      first_reserve_bytes_ < reserve_bytes_ && !kSanitizerOwnsLayout;
+      first_reserve_bytes_ < reserve_bytes_ && kReservationsCanExtend;
   const std::size_t want = lazy ? first_reserve_bytes_ : reserve_bytes_;
-  std::size_t bytes = RoundUp(want, PageSize());
+  std::size_t bytes = RoundUp(want, OsPageSize());
   if (bytes == 0 || bytes < want) return false;
   // Address space can be limited (ulimit -v, valgrind): settle for less,
   // halving down to a floor, rather than having no heap at all.
-  const std::size_t floor = lazy ? PageSize() : 16 << 20;
+  const std::size_t floor = lazy ? OsPageSize() : 16 << 20;
   for (;;) {
-    void* range = mmap(lazy ? Hint() : nullptr, bytes, PROT_NONE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (range != MAP_FAILED) {
+    void* range = lazy ? ReserveToExtend(bytes) : rusty_malloc::Reserve(bytes);
+    if (range != nullptr) {
       base_ = static_cast<std::byte*>(range);
       reserved_ = bytes;
       return true;
     }
     if (bytes <= floor) return false;
-    bytes = RoundUp(bytes / 2, PageSize());
+    bytes = RoundUp(bytes / 2, OsPageSize());
   }
 }
 
 bool MmapGrower::Extend(std::size_t bytes) {
   const std::size_t room = reserve_bytes_ - reserved_;
   if (reserve_bytes_ <= reserved_ || bytes > room) return false;
-  const std::size_t need = RoundUp(bytes, PageSize());
+  const std::size_t need = RoundUp(bytes, OsPageSize());
   if (need > room) return false;
   // Double; failing that (address space short, or taken part of the way
   // up), just what this growth needs.
   const std::size_t doubled = std::min(std::max(reserved_, need), room);
   for (const std::size_t add : {doubled, need}) {
-    void* at = base_ + reserved_;
-    void* got =
-        mmap(at, add, PROT_NONE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
-             -1, 0);
-    if (got == at) {
+    if (ReserveAt(base_ + reserved_, add)) {
       reserved_ += add;
       return true;
     }
-    // A kernel before 4.17 takes the flag for a hint.
-    if (got != MAP_FAILED) munmap(got, add);
     if (add == need) break;
   }
   return false;
@@ -122,13 +78,11 @@ std::size_t MmapGrower::Grow(std::size_t min_bytes) {
     return 0;
   }
   if (size_ + min_bytes > committed_) {
-    std::size_t target = RoundUp(size_ + min_bytes, PageSize());
-    const std::size_t stepped = RoundUp(committed_ + commit_step_, PageSize());
+    std::size_t target = RoundUp(size_ + min_bytes, OsPageSize());
+    const std::size_t stepped =
+        RoundUp(committed_ + commit_step_, OsPageSize());
     if (stepped > target && stepped <= reserved_) target = stepped;
-    if (mprotect(base_ + committed_, target - committed_,
-                 PROT_READ | PROT_WRITE) != 0) {
-      return 0;
-    }
+    if (!Commit(base_ + committed_, target - committed_)) return 0;
     committed_ = target;
   }
   // Hand over everything committed: the allocator would only ask again.
@@ -138,21 +92,19 @@ std::size_t MmapGrower::Grow(std::size_t min_bytes) {
 }
 
 void MmapGrower::Decommit(std::byte* p, std::size_t bytes) {
-  // Best effort: on failure the pages just stay resident.
-  madvise(p, bytes, MADV_DONTNEED);
+  rusty_malloc::Decommit(p, bytes);
 }
 
 bool MmapGrower::Shrink(std::size_t bytes) {
   if (bytes > size_) return false;
   size_ -= bytes;
-  const std::size_t keep = RoundUp(size_, PageSize());
+  const std::size_t keep = RoundUp(size_, OsPageSize());
   if (keep < committed_) {
     // Mapping fresh PROT_NONE pages over the tail drops their contents and
     // their commit charge in one call, and keeps the reservation intact.
-    void* tail =
-        mmap(base_ + keep, committed_ - keep, PROT_NONE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    if (tail != MAP_FAILED) committed_ = keep;
+    if (ReplaceWithReserved(base_ + keep, committed_ - keep)) {
+      committed_ = keep;
+    }
   }
   return true;
 }

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdio>
 
-#include "allocator/common/os_page.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/resident.h"
 
 namespace rusty_malloc::testing {
@@ -22,7 +22,7 @@ inline std::size_t ProcessResidentBytes() {
     if (std::fscanf(statm, "%lu %lu", &size, &resident) != 2) resident = 0;
     std::fclose(statm);
   }
-  return resident * 4096;
+  return resident * OsPageSize();
 }
 
 }  // namespace rusty_malloc::testing

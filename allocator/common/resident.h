@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "allocator/common/os_page.h"
+#include "allocator/common/os_memory.h"
 
 namespace rusty_malloc {
 

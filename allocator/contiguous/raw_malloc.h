@@ -9,7 +9,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/heap_report.h"
-#include "allocator/common/os_page.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/realloc_by_moving.h"
 #include "allocator/common/released_bytes.h"

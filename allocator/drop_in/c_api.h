@@ -16,7 +16,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "allocator/common/heap.h"
-#include "allocator/common/os_page.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/zero_fill.h"
 #include "allocator/drop_in/c_api_checks.h"
@@ -172,12 +172,12 @@ template <Heap H>
 
 template <Heap H>
 [[nodiscard]] inline void* Pvalloc(H& heap, std::size_t size) {
-  const std::size_t page = OsPageSize();
-  if (PageRoundingOverflows(size, page)) {
+  const std::size_t os_page = OsPageSize();
+  if (PageRoundingOverflows(size, os_page)) {
     FailNoMemory(size);
     return nullptr;
   }
-  return AlignedOrNoMemory(heap, page, PageRoundedSize(size, page));
+  return AlignedOrNoMemory(heap, os_page, PageRoundedSize(size, os_page));
 }
 
 template <Heap H>

@@ -8,6 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/spin_lock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/large/mapping_table.h"
@@ -46,10 +47,10 @@ struct LargeHeapOptions {
 // under which a syscall runs only when the table of live blocks grows.
 class LargeHeap {
  public:
-  // The smallest page size: every block starts on a multiple of it, and it
-  // is the largest alignment a block here gets. Sizes round to the kernel's
+  // Every block starts on a multiple of the smallest OS page, and that is
+  // the largest alignment a block here gets. Sizes round to the kernel's
   // actual page size (OsPageSize()).
-  static constexpr std::size_t kOsPage = 4096;
+  static constexpr std::size_t kOsPage = rusty_malloc::kOsPage;
   // A kept range up to this many times a request serves it whole: a loop of
   // blocks of varying sizes then reuses one range as it is, where cutting it
   // would leave the next larger block to grow it back (5 to 25 MiB blocks:

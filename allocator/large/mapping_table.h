@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/common/mapped_array.h"
 #include "allocator/common/sanitizer.h"
 
 namespace rusty_malloc {
@@ -18,7 +19,6 @@ class MappingTable {
   constexpr MappingTable() = default;
   MappingTable(const MappingTable&) = delete;
   MappingTable& operator=(const MappingTable&) = delete;
-  ~MappingTable();
 
   // Records a mapping of `bytes` (> 0) at `begin` (not yet recorded). False
   // when the table had to grow and could not map the room: nothing changed.
@@ -47,7 +47,7 @@ class MappingTable {
   // stops early when visit returns false.
   template <typename Visit>
   RUSTY_MALLOC_UNCOVERED_WALK void ForEach(Visit visit) const {
-    for (std::size_t i = 0; i < capacity_; ++i) {
+    for (std::size_t i = 0; i < slots_.capacity(); ++i) {
       if (slots_[i].begin != 0 && !visit(slots_[i].begin, slots_[i].bytes)) {
         return;
       }
@@ -61,11 +61,16 @@ class MappingTable {
     std::uint64_t tag;
   };
 
+  // Slots for an OS page to start with (a power of two, of 24 bytes each): most
+  // programs hold a few large blocks.
+  static constexpr std::size_t kFirstCapacity = 128;
+
   [[nodiscard]] std::size_t Home(std::uintptr_t begin) const;
+  [[nodiscard]] std::size_t Mask() const { return slots_.capacity() - 1; }
   [[nodiscard]] bool Grow();
 
-  Slot* slots_ = nullptr;
-  std::size_t capacity_ = 0;  // A power of two, or 0 before the first insert.
+  // Capacity a power of two, or 0 before the first insert.
+  MappedArray<Slot, kFirstCapacity> slots_;
   std::size_t count_ = 0;
   std::size_t reserved_ = 0;  // Slots held by ReserveSlot.
 };

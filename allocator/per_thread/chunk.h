@@ -9,6 +9,24 @@
 #include "absl/base/attributes.h"
 #include "absl/base/config.h"
 
+// The per-thread allocator's words, from the largest unit down:
+//   region      address space a chunk source reserves at once, handed out
+//               chunk by chunk (MmapChunkSource).
+//   chunk       kChunkSize (4 MiB), aligned to its size; a thread heap's
+//               unit of growth. Released, it goes back to its source.
+//   page        kPageSize (64 KiB), a chunk's 64th, described by a
+//               PageInfo in the chunk's header (page 0). Not the OS page.
+//   span        consecutive pages holding blocks above half a page,
+//               described by its first page's PageInfo.
+//   block       what malloc hands out: one slot of a page's or a span's
+//               size class.
+//   OS page     the kernel's page, OsPageSize() (4 KiB on x86-64; kOsPage
+//               the smallest), allocator/common/os_memory.h: what madvise
+//               and mincore work in. A page is many OS pages.
+//   dirty       a page not in use whose memory may still be committed.
+//   purge       giving the memory of dirty pages and released chunks back
+//               to the OS (decommit, MADV_DONTNEED), keeping the addresses.
+
 namespace rusty_malloc {
 
 // The per-thread allocator's memory comes in chunks of kChunkSize, aligned to

@@ -1,8 +1,7 @@
 #include "allocator/per_thread/chunk_map.h"
 
-#include <sys/mman.h>
-
 #include "allocator/common/check.h"
+#include "allocator/common/os_memory.h"
 
 namespace rusty_malloc {
 
@@ -11,9 +10,9 @@ ChunkMap::~ChunkMap() {
   if (table == nullptr) return;
   for (std::size_t top = 0; top < kTopEntries; ++top) {
     Leaf* leaf = table[top].load(std::memory_order_relaxed);
-    if (leaf != nullptr) munmap(leaf, sizeof(Leaf));
+    if (leaf != nullptr) Unmap(leaf, sizeof(Leaf));
   }
-  munmap(table, kTopEntries * sizeof(std::atomic<Leaf*>));
+  Unmap(table, kTopEntries * sizeof(std::atomic<Leaf*>));
 }
 
 ChunkMap::Leaf* ChunkMap::LeafFor(std::uintptr_t at) {
@@ -21,11 +20,8 @@ ChunkMap::Leaf* ChunkMap::LeafFor(std::uintptr_t at) {
       top_.load(std::memory_order_relaxed)[at >> kLeafShift];
   Leaf* leaf = entry.load(std::memory_order_relaxed);
   if (leaf != nullptr) return leaf;
-  void* room = mmap(nullptr, sizeof(Leaf), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (room == MAP_FAILED) return nullptr;
   // Zero from the kernel: every chunk unmarked.
-  return static_cast<Leaf*>(room);
+  return static_cast<Leaf*>(Map(sizeof(Leaf)));
 }
 
 bool ChunkMap::Prepare(std::uintptr_t first, std::size_t chunks) {
@@ -33,10 +29,8 @@ bool ChunkMap::Prepare(std::uintptr_t first, std::size_t chunks) {
   if (end >> kAddressBits != 0 || end <= first) return false;
   std::atomic<Leaf*>* table = top_.load(std::memory_order_relaxed);
   if (table == nullptr) {
-    void* room =
-        mmap(nullptr, kTopEntries * sizeof(std::atomic<Leaf*>),
-             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (room == MAP_FAILED) return false;
+    void* room = Map(kTopEntries * sizeof(std::atomic<Leaf*>));
+    if (room == nullptr) return false;
     // Zero from the kernel: no leaf yet.
     table = static_cast<std::atomic<Leaf*>*>(room);
     top_.store(table, std::memory_order_release);

@@ -1,10 +1,9 @@
 #include "allocator/per_thread/chunk_source.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 
 #include "allocator/common/monotonic_clock.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/planted_bug.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/sanitizer.h"
@@ -18,13 +17,10 @@ MmapChunkSource::~MmapChunkSource() {
   map_.ForEachChunk([](std::uintptr_t chunk) {
     // ASan's shadow outlives the mapping: released chunks are poisoned.
     Unpoison(reinterpret_cast<void*>(chunk), kChunkSize);
-    munmap(reinterpret_cast<void*>(chunk), kChunkSize);
+    Unmap(reinterpret_cast<void*>(chunk), kChunkSize);
   });
   if (next_ != region_end_) {
-    munmap(reinterpret_cast<void*>(next_), region_end_ - next_);
-  }
-  if (released_ != nullptr) {
-    munmap(released_, released_capacity_ * sizeof(std::uintptr_t));
+    Unmap(reinterpret_cast<void*>(next_), region_end_ - next_);
   }
 }
 
@@ -36,18 +32,17 @@ bool MmapChunkSource::ReserveRegion() {
   for (; chunks > 0; chunks /= 2) {
     // One chunk more pays for aligning the region; its ends go back.
     const std::size_t bytes = (chunks + 1) * kChunkSize;
-    void* range = mmap(nullptr, bytes, PROT_NONE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (range == MAP_FAILED) continue;
+    void* range = Reserve(bytes);
+    if (range == nullptr) continue;
     const auto begin = reinterpret_cast<std::uintptr_t>(range);
     const std::uintptr_t first = (begin + kChunkSize - 1) & ~(kChunkSize - 1);
     const std::uintptr_t end = first + chunks * kChunkSize;
-    if (first != begin) munmap(range, first - begin);
+    if (first != begin) Unmap(range, first - begin);
     if (begin + bytes != end) {
-      munmap(reinterpret_cast<void*>(end), begin + bytes - end);
+      Unmap(reinterpret_cast<void*>(end), begin + bytes - end);
     }
     if (!map_.Prepare(first, chunks)) {
-      munmap(reinterpret_cast<void*>(first), chunks * kChunkSize);
+      Unmap(reinterpret_cast<void*>(first), chunks * kChunkSize);
       return false;
     }
     next_ = first;
@@ -71,10 +66,7 @@ void* MmapChunkSource::AllocateChunk() {
   if (carved_ == limit_chunks_) return nullptr;
   if (next_ == region_end_ && !ReserveRegion()) return nullptr;
   // Committed only now: a reserved region is inaccessible until used.
-  if (mprotect(reinterpret_cast<void*>(next_), kChunkSize,
-               PROT_READ | PROT_WRITE) != 0) {
-    return nullptr;
-  }
+  if (!Commit(reinterpret_cast<void*>(next_), kChunkSize)) return nullptr;
   ++carved_;
   const std::uintptr_t chunk = next_;
   next_ += kChunkSize;
@@ -83,21 +75,9 @@ void* MmapChunkSource::AllocateChunk() {
 }
 
 bool MmapChunkSource::PushReleased(std::uintptr_t chunk) {
-  if (released_count_ == released_capacity_) {
-    const std::size_t capacity = released_capacity_ == 0
-                                     ? 4096 / sizeof(std::uintptr_t)
-                                     : 2 * released_capacity_;
-    void* room =
-        mmap(nullptr, capacity * sizeof(std::uintptr_t), PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (room == MAP_FAILED) return false;
-    auto* grown = static_cast<std::uintptr_t*>(room);
-    for (std::size_t i = 0; i < released_count_; ++i) grown[i] = released_[i];
-    if (released_ != nullptr) {
-      munmap(released_, released_capacity_ * sizeof(std::uintptr_t));
-    }
-    released_ = grown;
-    released_capacity_ = capacity;
+  if (released_count_ == released_.capacity() &&
+      !released_.Grow(released_count_)) {
+    return false;
   }
   released_[released_count_++] = chunk;
   return true;
@@ -114,7 +94,7 @@ std::size_t MmapChunkSource::CommittedBytes() {
 }
 
 void MmapChunkSource::Decommit(void* p, std::size_t bytes) {
-  madvise(p, bytes, MADV_DONTNEED);
+  rusty_malloc::Decommit(p, bytes);
   CountReleased(bytes);
 }
 
@@ -130,8 +110,8 @@ void MmapChunkSource::ReleaseChunk(void* chunk) {
   if ((committed_released_ + 1) * kChunkSize > RetainedBytesMax()) {
     Decommit(chunk, kChunkSize);
     if (PushReleased(reinterpret_cast<std::uintptr_t>(chunk))) {
-      std::rotate(released_, released_ + released_count_ - 1,
-                  released_ + released_count_);
+      std::rotate(released_.data(), released_.data() + released_count_ - 1,
+                  released_.data() + released_count_);
     }
     return;
   }

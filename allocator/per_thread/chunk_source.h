@@ -7,6 +7,8 @@
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
+#include "allocator/common/mapped_array.h"
+#include "allocator/common/os_memory.h"
 #include "allocator/common/spin_lock.h"
 #include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
@@ -72,8 +74,8 @@ class MmapChunkSource {
   // with Due::kNow at once.
   void PurgeReleased(Due when) ABSL_LOCKS_EXCLUDED(lock_);
   bool Contains(const void* p) const { return map_.Contains(p); }
-  // Gives the memory of `bytes` at `p`, whole pages inside a chunk handed
-  // out, back to the OS; they read as zero when next touched.
+  // Gives the memory of `bytes` at `p`, whole pages (kPageSize) inside a
+  // chunk handed out, back to the OS; they read as zero when next touched.
   static void Decommit(void* p, std::size_t bytes);
   std::size_t ReservedBytes() ABSL_LOCKS_EXCLUDED(lock_);
   std::size_t CommittedBytes() ABSL_LOCKS_EXCLUDED(lock_);
@@ -104,9 +106,9 @@ class MmapChunkSource {
   // Released chunks, on memory of the source's own (it serves malloc); bit
   // kCommitted marks one whose memory is still committed.
   static constexpr std::uintptr_t kCommitted = 1;
-  std::uintptr_t* released_ ABSL_GUARDED_BY(lock_) = nullptr;
+  MappedArray<std::uintptr_t, kOsPage / sizeof(std::uintptr_t)> released_
+      ABSL_GUARDED_BY(lock_);
   std::size_t released_count_ ABSL_GUARDED_BY(lock_) = 0;
-  std::size_t released_capacity_ ABSL_GUARDED_BY(lock_) = 0;
   // When the committed released chunks go back to the OS; 0 while none.
   std::int64_t decommit_due_ns_ ABSL_GUARDED_BY(lock_) = 0;
   // Released chunks still committed (bounded by RetainedBytesMax()).
