@@ -1,8 +1,9 @@
 """rusty_fuzz_test: one libFuzzer harness, its regression test and runner.
 
 In the style of rules_fuzzing, for one harness `name` (fuzz/<name>.cc, which
-defines FuzzOne, see fuzz/fuzz_input.h) with its corpus in fuzz/corpus/<name>/
-and saved crashes in fuzz/crashes/<name>/:
+defines FuzzOne, see fuzz/fuzz_input.h, and any parts of it listed in `srcs`)
+with its corpus in fuzz/corpus/<name>/ and saved crashes in
+fuzz/crashes/<name>/:
 
   <name>                    the fuzzer. Under --config=fuzz it links the
                             fuzzing engine ($(LIB_FUZZING_ENGINE)); otherwise
@@ -21,12 +22,14 @@ load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
 load("@rules_shell//shell:sh_binary.bzl", "sh_binary")
 load("//bazel:copts.bzl", "RUSTY_MALLOC_COPTS")
 
-def rusty_fuzz_test(name, deps, dict = None, tags = []):
+def rusty_fuzz_test(name, deps, srcs = [], dict = None, tags = []):
     """A libFuzzer harness, its corpus replayed as a test, and its runner.
 
     Args:
       name: the harness; its source is NAME.cc, its corpus corpus/NAME.
       deps: what the harness's library depends on, besides the entry point.
+      srcs: the harness's own parts besides NAME.cc (sources and headers,
+        e.g. one file per family of operations), compiled into it alone.
       dict: an optional libFuzzer dictionary.
       tags: tags for the regression test ("concurrent": fuzz under TSan too).
     """
@@ -36,7 +39,7 @@ def rusty_fuzz_test(name, deps, dict = None, tags = []):
     cc_library(
         name = name + "_harness",
         testonly = True,
-        srcs = [name + ".cc"],
+        srcs = [name + ".cc"] + srcs,
         copts = RUSTY_MALLOC_COPTS,
         deps = deps + ["//fuzz:fuzz_entry"],
         alwayslink = True,

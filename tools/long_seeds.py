@@ -40,7 +40,10 @@ def max_len(harness):
 
 
 def lifecycle_scenarios():
-    """Byte streams for fuzz/per_thread_lifecycle_fuzzer.cc's decoder."""
+    """Byte streams for per_thread_lifecycle_fuzzer's decoder.
+
+    The decoder is Lifecycle::Step, in fuzz/lifecycle/lifecycle.h.
+    """
     def alloc(actor, cls, count_byte):
         return [0, actor, cls, count_byte, 0]
 
