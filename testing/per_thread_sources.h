@@ -51,6 +51,12 @@ class PerThreadHeapTest : public ::testing::Test {
   std::unique_ptr<typename Sourced::Heap> heap_ = Sourced::Make();
 };
 
+// The allocator's own suite, over both chunk sources, whose tests several
+// files share.
+template <typename T>
+class PerThreadMallocTest : public PerThreadHeapTest<T> {};
+TYPED_TEST_SUITE(PerThreadMallocTest, ChunkSources, ChunkSourceNames);
+
 }  // namespace rusty_malloc::testing
 
 #endif  // RUSTY_MALLOC_TESTING_PER_THREAD_SOURCES_H_

@@ -1,37 +1,24 @@
+// LargeHeap, one mapping per block: fresh blocks, reuse of kept mappings
+// (whole, cut or grown, never overlapping), remaps, realloc, and pointers
+// and sizes it refuses.
+
 #include "allocator/large/large_heap.h"
 
 #include <errno.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <random>
-#include <thread>
 #include <vector>
 
-#include "allocator/common/sanitizer.h"
+#include "allocator/common/heap_report.h"
 #include "gtest/gtest.h"
+#include "testing/large_heap_checks.h"
 
-namespace rusty_malloc {
+// In the testing namespace, so its helpers need no using-declarations.
+namespace rusty_malloc::testing {
 namespace {
-
-constexpr std::size_t kMiB = std::size_t{1} << 20;
-
-// Whether the page at `p` is still mapped: msync fails with ENOMEM on an
-// unmapped range.
-bool Mapped(const void* p) {
-  return msync(const_cast<void*>(p), LargeHeap::kOsPage, MS_ASYNC) == 0;
-}
-
-LargeHeapOptions NeverPurge() {
-  LargeHeapOptions options;
-  options.purge_delay_ns = std::int64_t{1} << 62;
-  return options;
-}
 
 TEST(LargeHeapTest, FreshBlocksArePageAlignedWholePagesAndZero) {
   LargeHeap heap;
@@ -171,38 +158,6 @@ TEST(LargeHeapTest, BlocksCutFromOneRangeDoNotOverlap) {
   EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
 }
 
-// Pages a cut leaves kept go back a purge delay after their block was freed,
-// though the pages beside them were reused since; the block in use stays.
-TEST(LargeHeapTest, WhatACutLeavesGoesBackAfterThePurgeDelay) {
-  LargeHeapOptions options;
-  options.purge_delay_ns = 200'000'000;
-  LargeHeap heap(options);
-  bool zeroed;
-  auto* p = static_cast<char*>(heap.Allocate(16 * kMiB, &zeroed));
-  ASSERT_NE(p, nullptr);
-  std::memset(p, 1, 16 * kMiB);
-  ASSERT_TRUE(heap.TryDeallocate(p));
-  auto* q = static_cast<char*>(heap.Allocate(kMiB, &zeroed));
-  ASSERT_EQ(q, p);
-  EXPECT_TRUE(Mapped(p + 8 * kMiB));
-  EXPECT_EQ(heap.Stats().free_bytes, 15 * kMiB);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  heap.ReleaseExpired();
-  EXPECT_FALSE(Mapped(p + kMiB));
-  EXPECT_FALSE(Mapped(p + 15 * kMiB));
-  EXPECT_EQ(heap.Stats().free_bytes, 0u);
-  EXPECT_TRUE(Mapped(q));
-  q[kMiB - 1] = 2;
-  ASSERT_TRUE(heap.TryDeallocate(q));
-  // Freed now, it stays until its own delay has passed.
-  heap.ReleaseExpired();
-  EXPECT_TRUE(Mapped(q));
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  heap.ReleaseExpired();
-  EXPECT_FALSE(Mapped(q));
-  EXPECT_TRUE(heap.Verify().ok());
-}
-
 // Kept ranges of two mappings side by side, which the kernel may keep apart,
 // never make one block: mremap refuses a range across two of its mappings,
 // and every realloc here must be a remap that succeeds. Small blocks and a
@@ -290,87 +245,6 @@ TEST(LargeHeapTest, KeptMappingsNearTheSizeAreReusedWholeOrGrown) {
   EXPECT_TRUE(heap.Verify().ok());
 }
 
-TEST(LargeHeapTest, BlocksAboveTheCacheEntryLimitGoBackAtOnce) {
-  LargeHeap heap(NeverPurge());
-  bool zeroed;
-  auto* p = static_cast<char*>(heap.Allocate(64 * kMiB, &zeroed));
-  ASSERT_NE(p, nullptr);
-  p[0] = 1;
-  ASSERT_TRUE(heap.TryDeallocate(p));
-  EXPECT_FALSE(Mapped(p));
-  EXPECT_EQ(heap.Stats().heap_bytes, 0u);
-}
-
-TEST(LargeHeapTest, TheCacheStaysWithinItsBounds) {
-  LargeHeapOptions options = NeverPurge();
-  options.cache_bytes_max = 10 * kMiB;
-  LargeHeap heap(options);
-  std::vector<void*> blocks;
-  bool zeroed;
-  for (int i = 0; i < 40; ++i) {
-    blocks.push_back(heap.Allocate(kMiB, &zeroed));
-    ASSERT_NE(blocks.back(), nullptr);
-  }
-  for (void* p : blocks) ASSERT_TRUE(heap.TryDeallocate(p));
-  const HeapStats stats = heap.Stats();
-  EXPECT_LE(stats.free_bytes, 10 * kMiB);
-  EXPECT_LE(stats.free_blocks, 16u);
-  EXPECT_TRUE(heap.Verify().ok());
-  heap.ReleaseCached();
-  EXPECT_EQ(heap.Stats().free_bytes, 0u);
-  for (void* p : blocks) EXPECT_FALSE(Mapped(p));
-}
-
-TEST(LargeHeapTest, KeptMappingsGoBackAfterThePurgeDelay) {
-  LargeHeapOptions options;
-  options.purge_delay_ns = 0;
-  LargeHeap heap(options);
-  bool zeroed;
-  void* p = heap.Allocate(2 * kMiB, &zeroed);
-  void* q = heap.Allocate(2 * kMiB, &zeroed);
-  ASSERT_NE(p, nullptr);
-  ASSERT_NE(q, nullptr);
-  ASSERT_TRUE(heap.TryDeallocate(p));
-  // Any later call purges what has waited the (zero) delay.
-  ASSERT_TRUE(heap.TryDeallocate(q));
-  EXPECT_FALSE(Mapped(p));
-  EXPECT_LE(heap.Stats().free_blocks, 1u);
-}
-
-TEST(LargeHeapTest, KeptMappingsArePoisonedUnderAsan) {
-  if (!kAsanPoisoning) GTEST_SKIP() << "needs ASan";
-  LargeHeap heap(NeverPurge());
-  bool zeroed;
-  auto* p = static_cast<char*>(heap.Allocate(kMiB, &zeroed));
-  ASSERT_NE(p, nullptr);
-  ASSERT_TRUE(heap.TryDeallocate(p));
-  EXPECT_TRUE(AnyPoisoned(p, kMiB));
-  EXPECT_EQ(heap.Allocate(kMiB, &zeroed), p);
-  EXPECT_FALSE(AnyPoisoned(p, kMiB));
-  ASSERT_TRUE(heap.TryDeallocate(p));
-  heap.ReleaseCached();
-  EXPECT_FALSE(AnyPoisoned(p, kMiB));  // Unmapped, shadow clean.
-}
-
-// A block cut from a kept range is client memory; what stays kept is not.
-TEST(LargeHeapTest, WhatACutLeavesStaysPoisonedUnderAsan) {
-  if (!kAsanPoisoning) GTEST_SKIP() << "needs ASan";
-  LargeHeap heap(NeverPurge());
-  bool zeroed;
-  auto* p = static_cast<char*>(heap.Allocate(16 * kMiB, &zeroed));
-  ASSERT_NE(p, nullptr);
-  ASSERT_TRUE(heap.TryDeallocate(p));
-  ASSERT_EQ(heap.Allocate(kMiB, &zeroed), p);
-  EXPECT_FALSE(AnyPoisoned(p, kMiB));
-  EXPECT_TRUE(AnyPoisoned(p + kMiB, LargeHeap::kOsPage));
-  EXPECT_TRUE(
-      AnyPoisoned(p + 16 * kMiB - LargeHeap::kOsPage, LargeHeap::kOsPage));
-  ASSERT_TRUE(heap.TryDeallocate(p));
-  EXPECT_TRUE(AnyPoisoned(p, LargeHeap::kOsPage));
-  heap.ReleaseCached();
-  EXPECT_FALSE(AnyPoisoned(p, 16 * kMiB));  // Unmapped, shadow clean.
-}
-
 TEST(LargeHeapTest, ReallocateKeepsContentsBothWays) {
   LargeHeap heap;
   bool zeroed;
@@ -428,82 +302,5 @@ TEST(LargeHeapTest, SizesNoMappingCanHaveFailWithEnomem) {
   EXPECT_TRUE(heap.TryDeallocate(p));
 }
 
-// Threads allocating, writing, resizing and freeing at once: the table and
-// the cache stay consistent (TSan checks the locking).
-// fork() while another thread's Reallocate has its block out of the table
-// (the remap hook holds it there): the child, where that thread does not
-// exist, holds no slot for it, and its heap works and verifies.
-TEST(LargeHeapTest, ForkDuringAnotherThreadsReallocate) {
-  LargeHeap heap(NeverPurge());
-  bool zeroed = false;
-  void* p = heap.Allocate(kMiB, &zeroed);
-  ASSERT_NE(p, nullptr);
-  struct Gate {
-    std::atomic<int> state{0};  // 1: in the hook; 2: let it go.
-  } gate;
-  heap.set_remap_hook_for_testing(
-      [](void* arg) {
-        auto* g = static_cast<Gate*>(arg);
-        g->state.store(1);
-        while (g->state.load() != 2) std::this_thread::yield();
-      },
-      &gate);
-  void* moved = nullptr;
-  std::thread reallocating([&] { moved = heap.Reallocate(p, 64 * kMiB); });
-  while (gate.state.load() != 1) std::this_thread::yield();
-  heap.set_remap_hook_for_testing(nullptr, nullptr);
-  heap.LockForFork();
-  const pid_t child = fork();
-  if (child == 0) {
-    heap.UnlockAfterForkInChild();
-    alarm(20);
-    int failed = heap.ReservedSlotsForTesting() == 0 ? 0 : 1;
-    for (int i = 0; i < 100 && failed == 0; ++i) {
-      void* q = heap.Allocate((i + 1) * LargeHeap::kOsPage * 64, &zeroed);
-      if (q == nullptr || !heap.Verify().ok()) failed = 2;
-      if (!heap.TryDeallocate(q)) failed = 3;
-    }
-    _exit(failed);
-  }
-  heap.UnlockAfterFork();
-  ASSERT_GT(child, 0);
-  int status = 0;
-  EXPECT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  gate.state.store(2);
-  reallocating.join();
-  ASSERT_NE(moved, nullptr);
-  EXPECT_EQ(heap.ReservedSlotsForTesting(), 0u);
-  EXPECT_TRUE(heap.Verify().ok());
-  EXPECT_TRUE(heap.TryDeallocate(moved));
-}
-
-TEST(LargeHeapTest, ConcurrentUse) {
-  LargeHeap heap;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&heap, t] {
-      bool zeroed;
-      for (int i = 0; i < 200; ++i) {
-        const std::size_t size = (1 + (i + t) % 5) * 300000;
-        auto* p = static_cast<unsigned char*>(heap.Allocate(size, &zeroed));
-        ASSERT_NE(p, nullptr);
-        p[0] = static_cast<unsigned char>(t);
-        p[size - 1] = static_cast<unsigned char>(i);
-        if (i % 3 == 0) {
-          p = static_cast<unsigned char*>(heap.Reallocate(p, 2 * size));
-          ASSERT_NE(p, nullptr);
-        }
-        ASSERT_EQ(p[0], static_cast<unsigned char>(t));
-        ASSERT_EQ(p[size - 1], static_cast<unsigned char>(i));
-        ASSERT_TRUE(heap.TryDeallocate(p));
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_TRUE(heap.Verify().ok());
-  EXPECT_EQ(heap.Stats().allocated_blocks, 0u);
-}
-
 }  // namespace
-}  // namespace rusty_malloc
+}  // namespace rusty_malloc::testing

@@ -1,5 +1,6 @@
 // What RustyMalloc adds to RawMalloc: the lock. The contract it shares with
-// RawMalloc is tested on both in raw_malloc_test.
+// RawMalloc is tested on both in raw_malloc_test, raw_malloc_trim_test and
+// raw_malloc_misuse_test.
 
 #include "allocator/contiguous/rusty_malloc.h"
 

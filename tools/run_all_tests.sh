@@ -80,7 +80,10 @@ consumer() {
 # with the concurrent fuzz harnesses' regression tests.
 tsan_30_runs() {
   local tests=(
-    //tests:per_thread_lifecycle_test //tests:per_thread_malloc_test
+    //tests:per_thread_adoption_test //tests:per_thread_exit_remote_free_test
+    //tests:per_thread_exit_test //tests:per_thread_fork_test
+    //tests:per_thread_malloc_test //tests:per_thread_purge_test
+    //tests:per_thread_reclaim_test //tests:per_thread_remote_free_test
     //tests:rusty_malloc_test //tests:thread_heap_test
   )
   local harnesses=() h
