@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "allocator/adaptors/heap_allocator.h"
+#include "allocator/common/heap.h"
 #include "allocator/contiguous/raw_malloc.h"
 #include "allocator/contiguous/rusty_malloc.h"
 #include "growers/buffer_grower.h"
@@ -22,9 +22,9 @@ using ::rusty_malloc::testing::BufferHeap;
 using ::rusty_malloc::testing::ExpectIntact;
 using StackHeap = RawMalloc<BufferGrower>;
 
-static_assert(HeapAllocator<StackHeap>);
-static_assert(HeapAllocator<RustyMalloc<MmapGrower>>);
-static_assert(!HeapAllocator<int>);
+static_assert(Heap<StackHeap>);
+static_assert(Heap<RustyMalloc<MmapGrower>>);
+static_assert(!Heap<int>);
 
 TEST(StlAllocatorTest, VectorWithCapacityInAStackHeap) {
   BufferHeap<64 * 1024> stack;

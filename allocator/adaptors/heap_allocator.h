@@ -1,19 +1,14 @@
 #ifndef RUSTY_MALLOC_ALLOCATOR_ADAPTORS_HEAP_ALLOCATOR_H_
 #define RUSTY_MALLOC_ALLOCATOR_ADAPTORS_HEAP_ALLOCATOR_H_
 
-#include <concepts>
-#include <cstddef>
+#include "allocator/common/heap.h"
 
 namespace rusty_malloc {
 
-// What the C++ adaptors need of an allocator instance: RawMalloc and
-// RustyMalloc over any grower, and PerThreadMalloc, satisfy it. Allocate
-// returns nullptr on failure; Deallocate takes what Allocate returned.
+// The name the adaptors' users have spelled the requirement by: any Heap
+// (common/heap.h).
 template <typename A>
-concept HeapAllocator = requires(A& heap, void* ptr, std::size_t n) {
-  { heap.Allocate(n, n) } -> std::same_as<void*>;
-  heap.Deallocate(ptr);
-};
+concept HeapAllocator = Heap<A>;
 
 }  // namespace rusty_malloc
 

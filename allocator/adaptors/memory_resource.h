@@ -5,7 +5,7 @@
 #include <memory_resource>
 #include <new>
 
-#include "allocator/adaptors/heap_allocator.h"
+#include "allocator/common/heap.h"
 
 namespace rusty_malloc {
 
@@ -13,7 +13,7 @@ namespace rusty_malloc {
 // containers can live in a heap on a stack buffer (BufferGrower), an mmap
 // range or anything else a grower provides. The instance must outlive the
 // resource's users. Exhaustion throws std::bad_alloc.
-template <HeapAllocator A>
+template <Heap A>
 class MemoryResource final : public std::pmr::memory_resource {
  public:
   explicit MemoryResource(A& heap) noexcept : heap_(&heap) {}

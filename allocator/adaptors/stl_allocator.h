@@ -6,7 +6,7 @@
 #include <new>
 #include <type_traits>
 
-#include "allocator/adaptors/heap_allocator.h"
+#include "allocator/common/heap.h"
 
 namespace rusty_malloc {
 
@@ -19,7 +19,7 @@ namespace rusty_malloc {
 //
 // Copies share the instance, which must outlive every container using it.
 // Failure throws std::bad_alloc, as the standard requires.
-template <typename T, HeapAllocator A>
+template <typename T, Heap A>
 class StlAllocator {
  public:
   using value_type = T;
