@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "allocator/common/check.h"
 #include "allocator/common/os_memory.h"
 
 namespace rusty_malloc {
@@ -19,6 +20,8 @@ bool Failed(void* sbrk_result) {
 }  // namespace
 
 std::size_t BrkGrower::Grow(std::size_t min_bytes) {
+  RUSTY_MALLOC_DCHECK(min_bytes != 0 && min_bytes % kGrowerAlignment == 0,
+                      nullptr);
   if (min_bytes > std::numeric_limits<std::size_t>::max() - increment_)
     return 0;
   const std::size_t bytes =
@@ -58,6 +61,7 @@ void BrkGrower::Decommit(std::byte* p, std::size_t bytes) {
 }
 
 bool BrkGrower::Shrink(std::size_t bytes) {
+  RUSTY_MALLOC_DCHECK(bytes % kGrowerAlignment == 0, nullptr);
   if (bytes > size_) return false;
   if (bytes == 0) return true;
   // Lowering the break below memory someone else placed above ours would

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 
+#include "allocator/common/check.h"
 #include "growers/grower.h"
 
 namespace rusty_malloc {
@@ -34,12 +35,15 @@ class BufferGrower {
   // Hands out exactly `min_bytes`: a fixed buffer gains nothing from
   // rounding, and exact growth keeps the remainder for later requests.
   std::size_t Grow(std::size_t min_bytes) {
+    RUSTY_MALLOC_DCHECK(min_bytes != 0 && min_bytes % kGrowerAlignment == 0,
+                        base_);
     if (min_bytes > capacity_ - size_) return 0;
     size_ += min_bytes;
     return min_bytes;
   }
 
   bool Shrink(std::size_t bytes) {
+    RUSTY_MALLOC_DCHECK(bytes % kGrowerAlignment == 0, base_);
     if (bytes > size_) return false;
     size_ -= bytes;
     return true;

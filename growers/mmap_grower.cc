@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "allocator/common/check.h"
 #include "allocator/common/os_memory.h"
 
 namespace rusty_malloc {
@@ -72,6 +73,8 @@ bool MmapGrower::Extend(std::size_t bytes) {
 }
 
 std::size_t MmapGrower::Grow(std::size_t min_bytes) {
+  RUSTY_MALLOC_DCHECK(min_bytes != 0 && min_bytes % kGrowerAlignment == 0,
+                      nullptr);
   if (base_ == nullptr && !Reserve()) return 0;
   if (min_bytes > reserved_ - size_ &&
       !Extend(min_bytes - (reserved_ - size_))) {
@@ -96,6 +99,7 @@ void MmapGrower::Decommit(std::byte* p, std::size_t bytes) {
 }
 
 bool MmapGrower::Shrink(std::size_t bytes) {
+  RUSTY_MALLOC_DCHECK(bytes % kGrowerAlignment == 0, nullptr);
   if (bytes > size_) return false;
   size_ -= bytes;
   const std::size_t keep = RoundUp(size_, OsPageSize());

@@ -167,6 +167,25 @@ TYPED_TEST(GrowerContractTest, BacksAHeap) {
   EXPECT_TRUE(heap.grower().Shrink(heap.grower().Size()));
 }
 
+// A grower that breaks its contract: it reports more bytes than it added,
+// so a heap trusting it would lay blocks past its end.
+class OverclaimingGrower : public StackGrower {
+ public:
+  std::size_t Grow(std::size_t min_bytes) {
+    const std::size_t added = StackGrower::Grow(min_bytes);
+    return added == 0 ? 0 : added + kStep;
+  }
+};
+
+TEST(GrowerDeathTest, AHeapStopsAtAGrowerThatBreaksItsContract) {
+  EXPECT_DEATH(
+      {
+        RawMalloc<OverclaimingGrower> heap{OverclaimingGrower()};
+        (void)heap.Allocate(100);
+      },
+      "rusty_malloc: check failed: .*heap_top.h");
+}
+
 // A global heap is constant-initialised, so it works before main().
 constinit RawMalloc<BrkGrower> global_heap{BrkGrower(4096)};
 

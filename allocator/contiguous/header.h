@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "allocator/common/alignment.h"
+#include "allocator/common/check.h"
 #include "allocator/common/sanitizer.h"
 
 namespace rusty_malloc {
@@ -83,11 +84,14 @@ class Block {
   // Writes an occupied header. `size` is 0 (the heap's end marker) or a
   // multiple of kGranule of at least kMinBlockSize.
   void WriteOccupied(std::size_t size, bool prev_free) {
+    RUSTY_MALLOC_DCHECK(
+        size % kGranule == 0 && (size == 0 || size >= kMinBlockSize), this);
     Write(size | (prev_free ? kPrevFreeBit : 0));
   }
   // Writes a free header and its footer.
   RUSTY_MALLOC_METADATA_ACCESS void WriteFree(std::size_t size,
                                               bool prev_free) {
+    RUSTY_MALLOC_DCHECK(size % kGranule == 0 && size >= kMinBlockSize, this);
     Write(size | kFreeBit | (prev_free ? kPrevFreeBit : 0));
     *reinterpret_cast<std::size_t*>(Address() + size - sizeof(std::size_t)) =
         size;

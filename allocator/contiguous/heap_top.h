@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "absl/base/attributes.h"
+#include "allocator/common/check.h"
 #include "allocator/common/released_bytes.h"
 #include "allocator/common/sanitizer.h"
 #include "allocator/contiguous/alignment.h"
@@ -29,9 +30,20 @@ ABSL_ATTRIBUTE_NOINLINE Block* ExtendHeap(G& grower, Index& index,
                                           std::size_t bytes) {
   const bool fresh = grower.Size() == 0;
   if (fresh) bytes += HeapExtent::kFrameBytes;
-  std::byte* const old_end = grower.Base() + grower.Size();
+  const std::size_t old_size = grower.Size();
+  std::byte* const old_end = grower.Base() + old_size;
   const std::size_t added = grower.Grow(bytes);
   if (added == 0) return nullptr;
+  // A grower is user code; one that breaks its contract (grower.h) would
+  // have the heap lay blocks over memory it does not own. Before the first
+  // growth, Base() may be anywhere (MmapGrower's is nullptr).
+  RUSTY_MALLOC_CHECK(
+      added >= bytes && added % kGrowerAlignment == 0 &&
+          grower.Size() == old_size + added &&
+          (fresh || grower.Base() + old_size == old_end) &&
+          reinterpret_cast<std::uintptr_t>(grower.Base()) % kGrowerAlignment ==
+              0,
+      old_end);
   const HeapExtent heap = ExtentOf(grower);
 
   Block* block;
