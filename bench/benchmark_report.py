@@ -1,6 +1,6 @@
 """Turns bench/run_suite.sh's CSV files into report.md and
 throughput.svg: tables with ratios against the peers measured in the same
-run, the issues' targets each marked met or not met with its figures,
+run, the project's targets each marked met or not met with its figures,
 instructions per malloc/free pair (callgrind), resident memory after a
 workload freed everything against before it started, runs that failed or
 crashed (failures.csv), and a plot of throughput against threads and of the
@@ -16,21 +16,21 @@ from collections import defaultdict
 PEERS = ["jemalloc", "tcmalloc", "mimalloc"]
 OURS = "rusty_per_thread"
 ORDER = ["glibc", "rusty_locked", OURS] + PEERS
-# The issue's target: after a workload frees everything, resident memory is
+# The target: after a workload frees everything, resident memory is
 # back within 10% of before it started, within the purge delay.
 RESIDENT_TARGET = 1.10
-# Issue 11's: within 1.1x of the fastest peer on every workload.
+# The speed targets': within 1.1x of the fastest peer on every workload.
 PEER_TARGET = 1.10
-# Issue 21's: within 1.05x of the fastest peer on every workload and thread
+# The peer targets': within 1.05x of the fastest peer on every workload and thread
 # count; in the geometric mean, at most 0.85x each peer's time; peak RSS
 # within 1.1x of the leanest peer's everywhere; the fast path at most 78
 # instructions per malloc/free pair.
-ISSUE21_PEER = 1.05
-ISSUE21_TIME = 0.85
-ISSUE21_RSS = 1.10
-ISSUE21_FAST_PATH = 78
-# Issue 21 measured against glibc too: its rows judge every peer it named.
-ISSUE21_PEERS = ["glibc"] + PEERS
+PEER_TARGETS_PEER = 1.05
+PEER_TARGETS_TIME = 0.85
+PEER_TARGETS_RSS = 1.10
+PEER_TARGETS_FAST_PATH = 78
+# The peer targets count glibc as a peer too.
+PEER_TARGETS_PEERS = ["glibc"] + PEERS
 BATCHES = ["batch16", "batch256", "batch1024"]
 # The workloads callgrind counts, in the suite's order.
 PAIR_WORKLOADS = ["fastpath"] + BATCHES
@@ -266,7 +266,7 @@ def targets(rate, rss, resident, instructions, failures):
             "failed: " + "; ".join(ours_failed) if ours_failed else "all completed",
             not ours_failed)
 
-    # Issue 11 (a), and issue 21's too: instructions per pair on the
+    # The speed targets' and the peer targets': instructions per pair on the
     # batches, against the best peer on each; judged whenever callgrind ran,
     # so that a suite from before the batches says it has none.
     counted = [(instructions[w][OURS] / best_peer(instructions[w])[0], w)
@@ -274,7 +274,7 @@ def targets(rate, rss, resident, instructions, failures):
                and best_peer(instructions[w])]
     missing = [w for w in BATCHES if w not in {c for _, c in counted}]
 
-    def batch_row(issue):
+    def batch_row(targets):
         figures = []
         if counted:
             r, w = max(counted)
@@ -286,13 +286,13 @@ def targets(rate, rss, resident, instructions, failures):
             figures.append(f"not counted: {', '.join(missing)}")
         row("per-thread instructions per malloc/free pair <= the best of "
             "jemalloc, tcmalloc and mimalloc on 16, 256 and 1,024-byte batches "
-            f"({issue})", "; ".join(figures),
+            f"({targets})", "; ".join(figures),
             not missing and max(counted)[0] <= 1.0)
 
     if instructions:
-        batch_row("issue 11")
+        batch_row("speed targets")
 
-    # Issue 11 (b): every workload and thread count within 1.1x of the
+    # Speed target (b): every workload and thread count within 1.1x of the
     # fastest peer, and the geometric mean of the ratios ahead of each peer.
     def peer_ratios_for(peers):
         return [(rate[k][OURS] / max(rate[k][p] for p in peers if p in rate[k]), k)
@@ -300,16 +300,16 @@ def targets(rate, rss, resident, instructions, failures):
 
     peer_ratios = peer_ratios_for(PEERS)
 
-    def peer_row(limit, name, issue, ratios):
+    def peer_row(limit, name, targets, ratios):
         r, k = min(ratios)
         short = sum(x < 1 / limit for x, _ in ratios)
         row(f"per-thread within {name} of the fastest peer on every "
-            f"workload and thread count ({issue})",
+            f"workload and thread count ({targets})",
             f"worst {r:.2f}x of the fastest ({where(k)}); short on {short} of "
             f"{len(ratios)}", r >= 1 / limit)
 
     if peer_ratios:
-        peer_row(PEER_TARGET, f"{PEER_TARGET:.1f}x", "issue 11", peer_ratios)
+        peer_row(PEER_TARGET, f"{PEER_TARGET:.1f}x", "speed targets", peer_ratios)
 
     # (geometric mean of per-thread / peer throughput, peer, rows), per peer.
     def means_for(peers):
@@ -332,20 +332,20 @@ def targets(rate, rss, resident, instructions, failures):
 
     if means:
         row("per-thread ahead of every peer in the geometric mean of its "
-            "throughput ratios over all workloads and thread counts (issue 11)",
+            "throughput ratios over all workloads and thread counts (speed targets)",
             mean_figures(lambda m: f"{m:.2f}x"), all(m > 1 for m, _, _ in means))
 
-    # Issue 11 (c).
+    # Speed target (c).
     worst = min(((rate[k][OURS] / rate[k]["glibc"], k) for k in rate
                  if OURS in rate[k] and "glibc" in rate[k]), default=None)
     if worst:
         r, k = worst
-        row("per-thread >= glibc on every workload and thread count (issue 11)",
+        row("per-thread >= glibc on every workload and thread count (speed targets)",
             f"worst {r:.2f}x ({where(k)})", r >= 1.0)
     key = ("vectors", 16)
     if key in rate and OURS in rate[key] and "rusty_locked" in rate[key]:
         r = rate[key][OURS] / rate[key]["rusty_locked"]
-        row("per-thread >= 10x locked at 16 threads (author's experiment; issue 11)",
+        row("per-thread >= 10x locked at 16 threads (author's experiment; speed targets)",
             f"{r:.1f}x", r >= 10)
 
     # (per-thread / leanest peer peak RSS, key) for each row.
@@ -373,37 +373,37 @@ def targets(rate, rss, resident, instructions, failures):
         row("fast path <= 1.25x mimalloc's instructions per malloc/free pair",
             f"{fast[OURS]:.1f} vs {fast['mimalloc']:.1f} ({r:.2f}x)", r <= 1.25)
 
-    # Issue 21, against glibc too.
-    peer_ratios = peer_ratios_for(ISSUE21_PEERS)
-    means = means_for(ISSUE21_PEERS)
-    rss_ratios = rss_ratios_for(ISSUE21_PEERS)
+    # The peer targets, against glibc too.
+    peer_ratios = peer_ratios_for(PEER_TARGETS_PEERS)
+    means = means_for(PEER_TARGETS_PEERS)
+    rss_ratios = rss_ratios_for(PEER_TARGETS_PEERS)
     if peer_ratios:
-        peer_row(ISSUE21_PEER, f"{ISSUE21_PEER:.2f}x", "issue 21", peer_ratios)
+        peer_row(PEER_TARGETS_PEER, f"{PEER_TARGETS_PEER:.2f}x", "peer targets", peer_ratios)
     if means:
         # Time is the inverse of throughput: per-thread's time over the
         # peer's is 1 / (per-thread / peer throughput).
-        row(f"per-thread's time at most {ISSUE21_TIME:.2f}x each peer's in the "
-            "geometric mean over all workloads and thread counts (issue 21)",
+        row(f"per-thread's time at most {PEER_TARGETS_TIME:.2f}x each peer's in the "
+            "geometric mean over all workloads and thread counts (peer targets)",
             mean_figures(lambda m: f"{1 / m:.3f}x", means),
-            all(1 / m <= ISSUE21_TIME for m, _, _ in means))
+            all(1 / m <= PEER_TARGETS_TIME for m, _, _ in means))
     if rss_ratios:
         r, k = max(rss_ratios)
-        over = sum(x > ISSUE21_RSS for x, _ in rss_ratios)
+        over = sum(x > PEER_TARGETS_RSS for x, _ in rss_ratios)
         figures = (f"worst {r:.2f}x ({where(k)}); over on {over} of "
                    f"{len(rss_ratios)}")
         at_16 = [x for x in rss_ratios if x[1][1] == 16]
         if at_16:
             r16, k16 = max(at_16)
             figures += f"; worst at 16 threads {r16:.2f}x ({k16[0]})"
-        row(f"per-thread peak RSS within {ISSUE21_RSS:.1f}x of the leanest "
+        row(f"per-thread peak RSS within {PEER_TARGETS_RSS:.1f}x of the leanest "
             "peer's on every workload and thread count, 16 threads included "
-            "(issue 21)", figures, r <= ISSUE21_RSS)
+            "(peer targets)", figures, r <= PEER_TARGETS_RSS)
     if OURS in fast:
-        row(f"fast path <= {ISSUE21_FAST_PATH} instructions per malloc/free "
-            "pair (fastpath; issue 21)", f"{fast[OURS]:.1f}",
-            fast[OURS] <= ISSUE21_FAST_PATH)
+        row(f"fast path <= {PEER_TARGETS_FAST_PATH} instructions per malloc/free "
+            "pair (fastpath; peer targets)", f"{fast[OURS]:.1f}",
+            fast[OURS] <= PEER_TARGETS_FAST_PATH)
     if instructions:
-        batch_row("issue 21")
+        batch_row("peer targets")
     lines.append("")
     return lines
 
