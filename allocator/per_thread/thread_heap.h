@@ -2,21 +2,14 @@
 #define RUSTY_MALLOC_ALLOCATOR_PER_THREAD_THREAD_HEAP_H_
 
 #include <atomic>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <new>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
-#include "allocator/common/check.h"
-#include "allocator/common/heap.h"
 #include "allocator/common/heap_report.h"
 #include "allocator/common/misuse.h"
-#include "allocator/common/monotonic_clock.h"
-#include "allocator/common/planted_bug.h"
 #include "allocator/common/spin_lock.h"
-#include "allocator/common/tunables.h"
 #include "allocator/per_thread/chunk.h"
 #include "allocator/per_thread/chunk_source.h"
 #include "allocator/per_thread/free_block.h"
@@ -24,14 +17,14 @@
 #include "allocator/per_thread/page_queue.h"
 #include "allocator/per_thread/remote_free.h"
 #include "allocator/per_thread/retained_budget.h"
+#include "allocator/per_thread/sample_countdown.h"
 #include "allocator/per_thread/size_classes.h"
 #include "allocator/per_thread/tls_slot.h"
 
 namespace rusty_malloc {
 
-// Which empty pages CollectAll retires: those behind their queue's front
-// (kept while they serve allocations), or every one, with an empty last
-// chunk too.
+// Which empty pages CollectAll retires: those behind their queue's front,
+// or every one, with an empty last chunk too.
 enum class Collect { kBehindFronts, kEverything };
 
 // One thread's heap for small sizes: per size class, a queue of pages of
@@ -54,6 +47,16 @@ class ThreadHeap {
     if (void* block = TryAllocateFast(cls)) return block;
     return AllocateSlow(cls);
   }
+  // Allocate's slow path with the sampler on, a sample every `mean_bytes`
+  // (> 0) on average: a block, or nullptr with `*sampled` set when this
+  // allocation is the one sampled, which the caller serves elsewhere.
+  // Counts the bytes it hands the fast path (the block, and the free list
+  // left at the front), cutting that list short at the sample point, so the
+  // fast paths cost nothing more; blocks freed and reused on this thread
+  // before its list runs out go uncounted.
+  [[nodiscard]] void* AllocateSlowSampling(int cls, std::size_t mean_bytes,
+                                           bool* sampled)
+      ABSL_LOCKS_EXCLUDED(pages_lock_);
   // Allocate's fast path alone: a pop from the front page's free list, no
   // lock, no atomic operation; nullptr (and nothing done) when it takes
   // more than that.
@@ -131,46 +134,38 @@ class ThreadHeap {
     SpinLockHolder hold(&pages_lock_);
     CollectAllLocked(scope);
   }
-  // Retires every empty page (those at their queue's front and an empty
-  // last chunk too) and gives the memory of every page not in use, and of
-  // the source's released chunks, back to the OS now (where the source can
-  // decommit).
+  // Retires every empty page, fronts and an empty last chunk included, and
+  // gives the memory of every page not in use, and of the source's released
+  // chunks, back to the OS now (where the source can decommit).
   void Purge() ABSL_LOCKS_EXCLUDED(pages_lock_) {
     SpinLockHolder hold(&pages_lock_);
     PurgeLocked();
   }
   // Purge, once the purge delay has passed since a page was left unused,
-  // and at most once per kMinHousekeepingIntervalNs: a purge walks every
-  // page, and with a delay of 0 every new page after an emptied one would
-  // otherwise walk the whole heap (a 512 MiB heap took 2.5 times as long).
+  // and at most once per kMinHousekeepingIntervalNs.
   void PurgeIfDue(std::int64_t now) ABSL_LOCKS_EXCLUDED(pages_lock_) {
     if (PurgeDue(now)) Purge();
   }
-  // For any thread, on a heap whose owner has run no allocation slow path
-  // since the last call (an idle heap: its thread blocked, done
-  // allocating, or gone): takes out of use every page with no block in use
-  // but those serving the owner's fast path (the fronts of its queues), and
-  // gives their memory back to the OS where the source can. A thread's
-  // blocks freed by others otherwise stay resident until it allocates
-  // again. Pages of a chunk only: the chunk stays the heap's. Does nothing
-  // while the owner is in a slow path. Returns the bytes taken out of use.
+  // For any thread, on a heap whose owner ran no allocation slow path since
+  // the last call (idle: blocked, done allocating, or gone): takes out of
+  // use, and decommits where the source can, every page with no block in
+  // use but the fronts of its queues; the chunks stay. Nothing while the
+  // owner is in a slow path. Returns the bytes taken out of use.
   std::size_t ReclaimIfIdle() ABSL_LOCKS_EXCLUDED(pages_lock_);
   // Purges done so far, for tests.
   std::uint64_t purges() const { return purges_; }
   // For the owner of heaps no thread uses: `purge_others(owner)` runs at
-  // most once per purge delay, from a slow path of this heap.
+  // most once per purge delay, from a slow path of this heap, and
+  // `reclaim_others(owner)` before it takes a chunk (the process grows).
   void set_purge_others(void (*purge_others)(void*)) {
     purge_others_ = purge_others;
   }
-  // For the same owner: `reclaim_others(owner)` runs before this heap takes
-  // a chunk from the source (the process grows), to reclaim idle heaps.
   void set_reclaim_others(void (*reclaim_others)(void*)) {
     reclaim_others_ = reclaim_others;
   }
-  // The process-wide budget for pages this heap retires and keeps
-  // committed, shared with the other heaps of its allocator; before the
-  // heap takes its first chunk. Without one, retired pages wait the purge
-  // delay however many there are.
+  // The budget, shared by the allocator's heaps, for retired pages kept
+  // committed; before the first chunk. Without one, retired pages wait the
+  // purge delay however many there are.
   void set_budget(RetainedBudget* budget) { budget_ = budget; }
 
   // The first broken invariant of this heap's chunks, pages and queues. Only
@@ -216,12 +211,7 @@ class ThreadHeap {
       void* block) {
     ReportMisuse("double free, or use of a freed block", block);
   }
-  // FreeLocal's rarer cases. A page that was full (its count not yet
-  // lowered for the block freed) goes behind its queue's front, for the next
-  // slow path to find. An emptied page behind the front stays in its queue for
-  // reuse (a program that frees a batch tends to allocate the same sizes
-  // again); the next purge, or a NewPage that finds no room, retires the empty
-  // pages.
+  // FreeLocal's rarer cases (the definitions say what they do and why).
   ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page) noexcept
       ABSL_LOCKS_EXCLUDED(pages_lock_);
   ABSL_ATTRIBUTE_NOINLINE void PageEmptied() noexcept;
@@ -287,6 +277,15 @@ class ThreadHeap {
   std::int64_t next_purge_others_ns_ = 0;
   RetainedBudget* budget_ = nullptr;
   void (*reclaim_others_)(void*) = nullptr;
+  // The free list held back from a front page at the sample point, put back
+  // before anything moves pages (mutable: Verify puts it back too).
+  struct HeldBack {
+    PageInfo* page = nullptr;
+    void* head = nullptr;
+  };
+  mutable HeldBack held_;
+  SampleCountdown countdown_{tag_};
+  void PutBackHeld() const;
 };
 
 }  // namespace rusty_malloc
@@ -294,6 +293,7 @@ class ThreadHeap {
 // The members defined out of the class, by concern.
 #include "allocator/per_thread/thread_heap_alloc.h"    // IWYU pragma: export
 #include "allocator/per_thread/thread_heap_release.h"  // IWYU pragma: export
+#include "allocator/per_thread/thread_heap_sample.h"   // IWYU pragma: export
 #include "allocator/per_thread/thread_heap_verify.h"   // IWYU pragma: export
 
 #endif  // RUSTY_MALLOC_ALLOCATOR_PER_THREAD_THREAD_HEAP_H_

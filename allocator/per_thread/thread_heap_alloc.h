@@ -4,6 +4,11 @@
 // ThreadHeap's slow paths of allocation and free: refilling a size class's
 // front page, taking a new page or chunk, and the rarer cases of a free.
 // Included by thread_heap.h only.
+#include <new>
+
+#include "allocator/common/monotonic_clock.h"
+#include "allocator/common/planted_bug.h"
+#include "allocator/common/tunables.h"
 #include "allocator/per_thread/thread_heap.h"
 
 namespace rusty_malloc {
@@ -46,6 +51,7 @@ void ThreadHeap<S>::FreeRemoteBatched(PageInfo* page, void* block) noexcept {
 
 template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlow(int cls) {
+  PutBackHeld();
   FlushRemote();
   PageQueue& queue = queues_[cls];
   PageInfo* page = queue.head();
@@ -106,6 +112,11 @@ void* ThreadHeap<S>::PopChecked(PageInfo* page) {
   return block;
 }
 
+// FreeLocal's rarer cases. A page that was full (its count not yet lowered
+// for the block freed) goes behind its queue's front, for the next slow path
+// to find. An emptied page behind the front stays in its queue for reuse (a
+// program that frees a batch tends to allocate the same sizes again); the
+// next purge, or a NewPage that finds no room, retires the empty pages.
 template <ChunkSource S>
 void ThreadHeap<S>::PageRefilled(PageInfo* page) noexcept {
   SpinLockHolder hold(&pages_lock_);

@@ -9,6 +9,7 @@ namespace rusty_malloc {
 
 template <ChunkSource S>
 HeapReport ThreadHeap<S>::Verify() const {
+  PutBackHeld();
   std::size_t pages_seen = 0;
   for (const ChunkHeader* chunk = chunks_; chunk != nullptr;
        chunk = chunk->next) {
