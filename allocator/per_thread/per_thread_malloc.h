@@ -27,6 +27,7 @@
 #include "allocator/per_thread/size_classes.h"
 #include "allocator/per_thread/thread_binding.h"
 #include "allocator/per_thread/thread_heap.h"
+#include "allocator/sampling/sampler.h"
 
 namespace rusty_malloc {
 
@@ -62,7 +63,7 @@ class PerThreadMalloc {
       std::size_t size, std::size_t align = kGranule) {
     if (ABSL_PREDICT_TRUE(size <= kLookupMax && align <= kGranule &&
                           IsValidAlignment(align))) {
-      return AllocateSmall(LookupSizeClass(size));
+      return AllocateSmall(LookupSizeClass(size), size, align);
     }
     return AllocateOther(size, align);
   }
@@ -136,15 +137,8 @@ class PerThreadMalloc {
       medium_.ReleaseFreeMemory();
     }
   }
-  [[nodiscard]] std::size_t UsableSize(void* ptr) {
-    if (!source_.Contains(ptr)) return medium_.UsableSize(ptr);
-    return CheckedSmallBlock(ptr)->block_size;
-  }
-  [[nodiscard]] bool IsLiveBlock(const void* ptr) {
-    if (!source_.Contains(ptr)) return medium_.IsLiveBlock(ptr);
-    const PageInfo* page = SpanOf(ptr);
-    return OnBlockBoundary(*page, ptr) && !LooksFree(*page, ptr);
-  }
+  [[nodiscard]] std::size_t UsableSize(void* ptr);
+  [[nodiscard]] bool IsLiveBlock(const void* ptr);
 
   // Walks every heap's chunks and pages, and the medium heap, and names the
   // first broken invariant. Only meaningful while no other thread allocates
@@ -195,17 +189,30 @@ class PerThreadMalloc {
 
   S& source() { return source_; }
   M& medium() { return medium_; }
+  Sampler& sampler() { return sampler_; }
   // Thread heaps made from now on take their memory from `mapper`.
   void set_heap_mapper_for_testing(HeapMapper mapper) {
     binding_.set_mapper_for_testing(mapper);
   }
 
  private:
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateSmall(int cls) {
+  // A block of class `cls` for a request of `size` bytes aligned to `align`.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void* AllocateSmall(int cls, std::size_t size,
+                                                   std::size_t align) {
     ThreadHeap<S>* heap = binding_.SlotHeap();
-    if (ABSL_PREDICT_TRUE(heap != nullptr)) return heap->Allocate(cls);
+    if (ABSL_PREDICT_TRUE(heap != nullptr)) {
+      if (void* block = heap->TryAllocateFast(cls)) return block;
+      if (ABSL_PREDICT_FALSE(sampler_.mean_bytes() != 0)) {
+        return AllocateSampling(heap, cls, size, align);
+      }
+      return heap->AllocateSlow(cls);
+    }
     return AllocateUnbound(cls);
   }
+  // The heap's slow path with the sampler on.
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateSampling(ThreadHeap<S>* heap, int cls,
+                                                 std::size_t size,
+                                                 std::size_t align);
   // For a thread whose TLS slot does not hold its heap.
   ABSL_ATTRIBUTE_NOINLINE void* AllocateUnbound(int cls);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateOther(std::size_t size,
@@ -222,6 +229,9 @@ class PerThreadMalloc {
   // free's fast path.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) noexcept {
     if (ptr == nullptr) return;
+    if (ABSL_PREDICT_FALSE(sampler_.IsGuarded(ptr))) {
+      return sampler_.pool().Deallocate(ptr);
+    }
     medium_.Deallocate(ptr);
     PurgeDue();
   }
@@ -275,6 +285,7 @@ class PerThreadMalloc {
   std::atomic<std::int64_t> next_purge_ns_{0};  // PurgeDue's next full pass.
   // Last, so that the heaps go before the chunks and memory they point to.
   ThreadBinding<S> binding_;
+  Sampler sampler_;  // After binding_, so that the fast paths' offsets stay.
 };
 }  // namespace rusty_malloc
 

@@ -16,17 +16,51 @@ void* PerThreadMalloc<S, M>::AllocateUnbound(int cls) {
 }
 
 template <ChunkSource S, MediumHeap M>
+std::size_t PerThreadMalloc<S, M>::UsableSize(void* ptr) {
+  if (!source_.Contains(ptr)) {
+    if (sampler_.IsGuarded(ptr)) return sampler_.pool().UsableSize(ptr);
+    return medium_.UsableSize(ptr);
+  }
+  return CheckedSmallBlock(ptr)->block_size;
+}
+
+template <ChunkSource S, MediumHeap M>
+bool PerThreadMalloc<S, M>::IsLiveBlock(const void* ptr) {
+  if (!source_.Contains(ptr)) {
+    if (sampler_.IsGuarded(ptr)) return sampler_.pool().UsableSize(ptr) != 0;
+    return medium_.IsLiveBlock(ptr);
+  }
+  const PageInfo* page = SpanOf(ptr);
+  return OnBlockBoundary(*page, ptr) && !LooksFree(*page, ptr);
+}
+
+template <ChunkSource S, MediumHeap M>
+void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
+                                              std::size_t size,
+                                              std::size_t align) {
+  bool sampled = false;
+  void* block =
+      heap->AllocateSlowSampling(cls, sampler_.mean_bytes(), &sampled);
+  if (ABSL_PREDICT_TRUE(!sampled)) return block;
+  // A sampled allocation: guarded when its turn comes, else as usual.
+  if (void* guarded = sampler_.AllocateGuarded(size, align)) return guarded;
+  return heap->Allocate(cls);
+}
+
+template <ChunkSource S, MediumHeap M>
 void* PerThreadMalloc<S, M>::AllocateOther(std::size_t size,
                                            std::size_t align) {
   if (!IsValidAlignment(align)) return nullptr;
   if (align <= kGranule) {
-    if (size <= kSmallMax) return AllocateSmall(SizeClassOf(size));
+    if (size <= kSmallMax) return AllocateSmall(SizeClassOf(size), size, align);
   } else if (size <= kSmallMax && align <= kPageSize) {
     // A power-of-two class at least `align` is aligned to it, up to a page:
     // pages and spans start on a page and blocks sit at multiples of their
     // size from there.
     const std::size_t block = std::bit_ceil(std::max(size, align));
-    if (block <= kSmallMax) return AllocateSmall(SizeClassOf(block));
+    if (block <= kSmallMax) {
+      return AllocateSmall(SizeClassOf(block), size, align);
+    }
   }
   PurgeDue();
   return medium_.Allocate(size, align);
@@ -78,6 +112,8 @@ void* PerThreadMalloc<S, M>::Reallocate(void* ptr, std::size_t size,
         (size > old_usable / 2 || page->size_class == 0)) {
       return ptr;
     }
+  } else if (sampler_.IsGuarded(ptr)) {
+    old_usable = sampler_.pool().UsableSize(ptr);
   } else {
     const bool stays_medium = size > kSmallMax || align > kPageSize;
     if (stays_medium) return medium_.Reallocate(ptr, size, align);

@@ -47,13 +47,16 @@ class ThreadHeap {
     if (void* block = TryAllocateFast(cls)) return block;
     return AllocateSlow(cls);
   }
+  // Allocate's slow path: TryAllocateFast found no block ready.
+  ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls)
+      ABSL_LOCKS_EXCLUDED(pages_lock_);
   // Allocate's slow path with the sampler on, a sample every `mean_bytes`
-  // (> 0) on average: a block, or nullptr with `*sampled` set when this
-  // allocation is the one sampled, which the caller serves elsewhere.
-  // Counts the bytes it hands the fast path (the block, and the free list
-  // left at the front), cutting that list short at the sample point, so the
-  // fast paths cost nothing more; blocks freed and reused on this thread
-  // before its list runs out go uncounted.
+  // on average (0: off, AllocateSlow alone): a block, or nullptr with
+  // `*sampled` set when this allocation is the one sampled, which the caller
+  // serves elsewhere. Counts the bytes it hands the fast path (the block, and
+  // the free list left at the front), cutting that list short at the sample
+  // point, so the fast paths cost nothing more; blocks freed and reused on this
+  // thread before its list runs out go uncounted.
   [[nodiscard]] void* AllocateSlowSampling(int cls, std::size_t mean_bytes,
                                            bool* sampled)
       ABSL_LOCKS_EXCLUDED(pages_lock_);
@@ -193,8 +196,6 @@ class ThreadHeap {
   static ThreadHeap* HeapOf(const PageInfo* page) {
     return static_cast<ThreadHeap*>(ChunkOf(page)->heap);
   }
-  ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls)
-      ABSL_LOCKS_EXCLUDED(pages_lock_);
   ABSL_ATTRIBUTE_NOINLINE void CollectAllLocked(Collect scope)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pages_lock_);
   ABSL_ATTRIBUTE_NOINLINE void PurgeLocked()

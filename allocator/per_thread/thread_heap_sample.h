@@ -14,6 +14,7 @@ namespace rusty_malloc {
 template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
                                           bool* sampled) {
+  if (mean_bytes == 0) return AllocateSlow(cls);
   PutBackHeld();
   if (!countdown_.started()) {
     countdown_.set_started();
@@ -30,6 +31,7 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
   // AllocateSlow leaves the block's page at the front. Its free list holds
   // every block linked and not in use, remote frees counting as in use.
   PageInfo* const page = queues_[cls].head();
+  if (page == nullptr) return block;  // Never, but GCC cannot tell.
   const std::int64_t listed =
       static_cast<std::int64_t>(
           page->linked_bytes.load(std::memory_order_relaxed) /

@@ -1,0 +1,59 @@
+#ifndef RUSTY_MALLOC_ALLOCATOR_SAMPLING_SAMPLER_H_
+#define RUSTY_MALLOC_ALLOCATOR_SAMPLING_SAMPLER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/guarded/guarded_pool.h"
+
+namespace rusty_malloc {
+
+// What an allocator does with the allocations its heaps' countdowns pick
+// (per_thread/sample_countdown.h): the settings, read on slow paths only,
+// and the guarded pool that every `guarded_every`-th sample goes to. Off
+// until Configure turns it on; constant-initialised, so a process-wide
+// allocator can hold one.
+class Sampler {
+ public:
+  constexpr Sampler() = default;
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // A sample every `mean_bytes` allocated on average (0: off), one in
+  // `guarded_every` of them guarded (0: none).
+  void Configure(std::size_t mean_bytes, std::uint32_t guarded_every) {
+    guarded_every_.store(guarded_every, std::memory_order_relaxed);
+    mean_bytes_.store(mean_bytes, std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::size_t mean_bytes() const {
+    return mean_bytes_.load(std::memory_order_relaxed);
+  }
+
+  // For a sampled allocation: a block of the guarded pool when this sample's
+  // turn has come and a slot is free, else nullptr (the caller allocates as
+  // usual).
+  [[nodiscard]] void* AllocateGuarded(std::size_t size, std::size_t align) {
+    const std::uint32_t every = guarded_every_.load(std::memory_order_relaxed);
+    if (every == 0) return nullptr;
+    if (samples_.fetch_add(1, std::memory_order_relaxed) % every != 0) {
+      return nullptr;
+    }
+    return pool_.Allocate(size, align);
+  }
+  // Whether `p` is the pool's: two loads, for the free paths that get here.
+  [[nodiscard]] bool IsGuarded(const void* p) const {
+    return pool_.Contains(p);
+  }
+  GuardedPool& pool() { return pool_; }
+
+ private:
+  std::atomic<std::size_t> mean_bytes_{0};
+  std::atomic<std::uint32_t> guarded_every_{0};
+  std::atomic<std::uint32_t> samples_{0};
+  GuardedPool pool_;
+};
+
+}  // namespace rusty_malloc
+
+#endif  // RUSTY_MALLOC_ALLOCATOR_SAMPLING_SAMPLER_H_
