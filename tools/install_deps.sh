@@ -2,9 +2,11 @@
 # Installs everything this project needs on a Debian bookworm machine that has
 # only Debian's package archive: Bazel 4.2.3 and its offline rule repositories,
 # clang 14 with its sanitizer and libFuzzer runtimes, GoogleTest sources, the
-# Abseil source package, the peer allocators the benchmarks compare with, and
+# Abseil source package, the peer allocators the benchmarks compare with,
 # what bench/fetch_sources.sh builds the standard workloads from
-# (glibc-source, and the deb-src entry for `apt-get source mimalloc`).
+# (glibc-source, and the deb-src entry for `apt-get source mimalloc`), and
+# google-pprof (google-perftools), which //tests:profile_three_sites_test
+# reads the heap profile with.
 # Idempotent: a machine that already has everything costs a few dpkg queries.
 set -euo pipefail
 
@@ -17,6 +19,7 @@ packages=(
   clang-14 libclang-rt-14-dev g++ googletest dpkg-dev
   valgrind sqlite3 python3 python3-yaml
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 glibc-source
+  google-perftools
 )
 # Commands the lint gate needs, from their Debian package where the machine
 # has none on its PATH (some machines carry their own builds).
