@@ -35,7 +35,7 @@ def rusty_malloc_variant(name, defines = []):
     )
     cc_library(
         name = "malloc" + suffix,
-        srcs = ["malloc.cc", "new_delete.cc"],
+        srcs = ["malloc.cc", "new_delete.cc", "sampling_setup.cc"],
         hdrs = ["malloc.h"],
         # The entry points' fast paths are leaves: a frame would cost three
         # of their few instructions. Unwinders still have .eh_frame.
@@ -52,6 +52,7 @@ def rusty_malloc_variant(name, defines = []):
             "//allocator/common:heap_report",
             "//allocator/common:log_line",
             "//allocator/common:tunables",
+            "//allocator/guarded:fault_handler",
         ],
         alwayslink = True,
     )

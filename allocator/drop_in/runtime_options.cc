@@ -87,6 +87,20 @@ std::optional<MisuseAction> ParseMisuseAction(const char* text) {
   return std::nullopt;
 }
 
+std::optional<std::uint32_t> ParseCount(const char* text) {
+  const char* end = text;
+  const std::optional<std::uint64_t> count = ParseUnsigned(text, &end);
+  if (!count || *end != '\0' || *count > UINT32_MAX) return std::nullopt;
+  return static_cast<std::uint32_t>(*count);
+}
+
+std::optional<GuardedPlacement> ParsePlacement(const char* text) {
+  if (Is(text, "end")) return GuardedPlacement::kAgainstEnd;
+  if (Is(text, "start")) return GuardedPlacement::kAgainstStart;
+  if (Is(text, "alternate")) return GuardedPlacement::kAlternate;
+  return std::nullopt;
+}
+
 DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
                           Tunables& tunables) {
   DropInOptions options;
@@ -116,6 +130,18 @@ DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
   read("RUSTY_MALLOC_ON_MISUSE", ParseMisuseAction, "abort or trace",
        [&](MisuseAction action) {
          tunables.misuse_action.store(action, kRelaxed);
+       });
+  read("RUSTY_MALLOC_SAMPLE_BYTES", ParseBytes, "bytes, with K, M or G",
+       [&](std::size_t bytes) { options.sample_bytes = bytes; });
+  read("RUSTY_MALLOC_GUARDED_SAMPLE_RATE", ParseCount, "a count, 0 for off",
+       [&](std::uint32_t every) { options.guarded_every = every; });
+  read("RUSTY_MALLOC_GUARDED_SLOTS", ParseCount, "a count of at least 1",
+       [&](std::uint32_t slots) {
+         options.guarded_slots = slots == 0 ? 1 : slots;
+       });
+  read("RUSTY_MALLOC_GUARDED_PLACEMENT", ParsePlacement,
+       "end, start or alternate", [&](GuardedPlacement placement) {
+         options.guarded_placement = placement;
        });
   return options;
 }

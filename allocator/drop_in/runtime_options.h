@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "allocator/common/tunables.h"
+#include "allocator/guarded/guarded_pool.h"
 
 namespace rusty_malloc {
 
@@ -23,6 +24,13 @@ enum class StatsFormat : int {
 // What the environment sets beyond Tunables.
 struct DropInOptions {
   StatsFormat stats_at_exit = StatsFormat::kNone;
+  // The sampler: a sample every sample_bytes allocated on average, one in
+  // guarded_every of them guarded (0: none, and no sampling) in a pool of
+  // guarded_slots slots placed as guarded_placement says.
+  std::size_t sample_bytes = std::size_t{2} << 20;
+  std::uint32_t guarded_every = 0;
+  std::uint32_t guarded_slots = 64;
+  GuardedPlacement guarded_placement = GuardedPlacement::kAlternate;
 };
 
 // RUSTY_MALLOC_PURGE_DELAY_MS: milliseconds, or -1 for never (malloc_trim
@@ -37,6 +45,12 @@ struct DropInOptions {
 [[nodiscard]] std::optional<bool> ParseSwitch(const char* text);
 // RUSTY_MALLOC_ON_MISUSE: abort, or trace (abort after a stack trace).
 [[nodiscard]] std::optional<MisuseAction> ParseMisuseAction(const char* text);
+// RUSTY_MALLOC_GUARDED_SAMPLE_RATE and RUSTY_MALLOC_GUARDED_SLOTS: a count
+// up to 2^32 - 1.
+[[nodiscard]] std::optional<std::uint32_t> ParseCount(const char* text);
+// RUSTY_MALLOC_GUARDED_PLACEMENT: end (overflows fault), start (underflows
+// fault) or alternate.
+[[nodiscard]] std::optional<GuardedPlacement> ParsePlacement(const char* text);
 
 // Reads every option through `lookup` (getenv, or a test's table) into
 // `tunables` and the returned options; for each value refused, calls `warn`

@@ -90,6 +90,11 @@ class GuardedPool {
   [[nodiscard]] GuardedLayout layout() const;
   [[nodiscard]] std::size_t slot_count() const { return slots_; }
 
+  // Around fork(): no other thread is halfway through a change of the
+  // records while the child copies them.
+  void LockForFork() ABSL_EXCLUSIVE_LOCK_FUNCTION(lock_) { lock_.Lock(); }
+  void UnlockAfterFork() ABSL_UNLOCK_FUNCTION(lock_) { lock_.Unlock(); }
+
  private:
   // Maps the range and the records; false (for good) if the OS refuses.
   [[nodiscard]] bool Init() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_);

@@ -175,13 +175,16 @@ class PerThreadMalloc {
     binding_.LockForFork();
     source_.LockForFork();
     medium_.LockForFork();
+    sampler_.pool().LockForFork();
   }
   void UnlockAfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    sampler_.pool().UnlockAfterFork();
     medium_.UnlockAfterFork();
     source_.UnlockAfterFork();
     binding_.UnlockAfterFork();
   }
   void UnlockAfterForkInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    sampler_.pool().UnlockAfterFork();
     medium_.UnlockAfterForkInChild();
     source_.UnlockAfterFork();
     binding_.UnlockAfterForkInChild();

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "allocator/guarded/guarded_pool.h"
 
@@ -46,6 +47,12 @@ class Sampler {
     return pool_.Contains(p);
   }
   GuardedPool& pool() { return pool_; }
+  // Replaces the pool with one of `slots` slots placed as `placement` says.
+  // Only before sampling starts: nothing may have been allocated from it.
+  void ResizePool(std::size_t slots, GuardedPlacement placement) {
+    pool_.~GuardedPool();
+    new (&pool_) GuardedPool(slots, placement);
+  }
 
  private:
   std::atomic<std::size_t> mean_bytes_{0};

@@ -82,4 +82,17 @@ std::optional<MisuseAction> ExpectedMisuseAction(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<std::uint32_t> ExpectedCount(std::string_view text) {
+  const auto value = Digits(text);
+  if (!value || *value > UINT32_MAX) return std::nullopt;
+  return static_cast<std::uint32_t>(*value);
+}
+
+std::optional<GuardedPlacement> ExpectedPlacement(std::string_view text) {
+  if (text == "end") return GuardedPlacement::kAgainstEnd;
+  if (text == "start") return GuardedPlacement::kAgainstStart;
+  if (text == "alternate") return GuardedPlacement::kAlternate;
+  return std::nullopt;
+}
+
 }  // namespace rusty_malloc::fuzzing::drop_in_text

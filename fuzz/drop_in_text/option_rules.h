@@ -21,6 +21,8 @@ std::optional<std::size_t> ExpectedBytes(std::string_view text);
 std::optional<StatsFormat> ExpectedStatsFormat(std::string_view text);
 std::optional<bool> ExpectedSwitch(std::string_view text);
 std::optional<MisuseAction> ExpectedMisuseAction(std::string_view text);
+std::optional<std::uint32_t> ExpectedCount(std::string_view text);
+std::optional<GuardedPlacement> ExpectedPlacement(std::string_view text);
 
 }  // namespace rusty_malloc::fuzzing::drop_in_text
 

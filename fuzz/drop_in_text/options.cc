@@ -3,6 +3,7 @@
 
 #include "fuzz/drop_in_text/options.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -17,10 +18,16 @@
 namespace rusty_malloc::fuzzing::drop_in_text {
 namespace {
 
-constexpr const char* kNames[] = {
-    "RUSTY_MALLOC_PURGE_DELAY_MS", "RUSTY_MALLOC_RETAIN_MAX",
-    "RUSTY_MALLOC_STATS", "RUSTY_MALLOC_VERBOSE", "RUSTY_MALLOC_ON_MISUSE"};
-constexpr int kOptions = 5;
+constexpr const char* kNames[] = {"RUSTY_MALLOC_PURGE_DELAY_MS",
+                                  "RUSTY_MALLOC_RETAIN_MAX",
+                                  "RUSTY_MALLOC_STATS",
+                                  "RUSTY_MALLOC_VERBOSE",
+                                  "RUSTY_MALLOC_ON_MISUSE",
+                                  "RUSTY_MALLOC_SAMPLE_BYTES",
+                                  "RUSTY_MALLOC_GUARDED_SAMPLE_RATE",
+                                  "RUSTY_MALLOC_GUARDED_SLOTS",
+                                  "RUSTY_MALLOC_GUARDED_PLACEMENT"};
+constexpr int kOptions = 9;
 
 // A value for an option: bytes from the input up to a NUL (or its end),
 // or now and then a word the parsers know, so that every branch is near.
@@ -32,6 +39,11 @@ std::string Value(FuzzInput& in) {
                                            "json",
                                            "abort",
                                            "trace",
+                                           "end",
+                                           "start",
+                                           "alternate",
+                                           "4294967295",
+                                           "4294967296",
                                            "4K",
                                            "64m",
                                            "1G",
@@ -107,6 +119,9 @@ void Options(FuzzInput& in) {
   Same(ParseSwitch(text.c_str()), ExpectedSwitch(text), "ParseSwitch", text);
   Same(ParseMisuseAction(text.c_str()), ExpectedMisuseAction(text),
        "ParseMisuseAction", text);
+  Same(ParseCount(text.c_str()), ExpectedCount(text), "ParseCount", text);
+  Same(ParsePlacement(text.c_str()), ExpectedPlacement(text), "ParsePlacement",
+       text);
   std::uint64_t number = 0;
   for (int i = 0; i < 8; ++i) number = number << 8 | in.Byte();
   number >>= in.Byte() % 64;
@@ -156,8 +171,18 @@ void Options(FuzzInput& in) {
         case 3:
           valid = ExpectedSwitch(*value).has_value();
           break;
-        default:
+        case 4:
           valid = ExpectedMisuseAction(*value).has_value();
+          break;
+        case 5:
+          valid = ExpectedBytes(*value).has_value();
+          break;
+        case 6:
+        case 7:
+          valid = ExpectedCount(*value).has_value();
+          break;
+        default:
+          valid = ExpectedPlacement(*value).has_value();
           break;
       }
     }
@@ -177,7 +202,15 @@ void Options(FuzzInput& in) {
           use(2, ExpectedStatsFormat, DropInOptions().stats_at_exit) ||
       tunables.verbose.load() != use(3, ExpectedSwitch, false) ||
       tunables.misuse_action.load() !=
-          use(4, ExpectedMisuseAction, defaults.misuse_action.load())) {
+          use(4, ExpectedMisuseAction, defaults.misuse_action.load()) ||
+      options.sample_bytes !=
+          use(5, ExpectedBytes, DropInOptions().sample_bytes) ||
+      options.guarded_every != use(6, ExpectedCount, std::uint32_t{0}) ||
+      options.guarded_slots !=
+          std::max(std::uint32_t{1},
+                   use(7, ExpectedCount, DropInOptions().guarded_slots)) ||
+      options.guarded_placement !=
+          use(8, ExpectedPlacement, GuardedPlacement::kAlternate)) {
     Require("ReadOptions' settings are not the environment's");
   }
 }
