@@ -24,6 +24,13 @@ int rusty_malloc_owns(const void* ptr);
 // allocating threads.
 void rusty_malloc_print_stats(void);
 
+// Writes the sampled heap profile (RUSTY_MALLOC_HEAP_PROFILE turns
+// profiling on) to `path` in gperftools' heap-profile format, which
+// google-pprof reads: the live heap and what was allocated since the start,
+// by stack. 0 on success; -1 when profiling is off or the file cannot be
+// written.
+int rusty_malloc_dump_heap_profile(const char* path);
+
 // Walks the global heap: 1 if intact, else 0 after writing the broken
 // invariant to stderr.
 int rusty_malloc_verify(void);

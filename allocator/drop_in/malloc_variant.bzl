@@ -53,6 +53,7 @@ def rusty_malloc_variant(name, defines = []):
             "//allocator/common:log_line",
             "//allocator/common:tunables",
             "//allocator/guarded:fault_handler",
+            "//allocator/profile:gperftools_writer",
         ],
         alwayslink = True,
     )

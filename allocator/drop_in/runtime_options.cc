@@ -101,6 +101,12 @@ std::optional<GuardedPlacement> ParsePlacement(const char* text) {
   return std::nullopt;
 }
 
+std::optional<const char*> ParseProfilePath(const char* text) {
+  const std::size_t length = std::strlen(text);
+  if (length == 0 || length >= kMaxProfilePath - 5) return std::nullopt;
+  return text;
+}
+
 DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
                           Tunables& tunables) {
   DropInOptions options;
@@ -142,6 +148,10 @@ DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
   read("RUSTY_MALLOC_GUARDED_PLACEMENT", ParsePlacement,
        "end, start or alternate", [&](GuardedPlacement placement) {
          options.guarded_placement = placement;
+       });
+  read("RUSTY_MALLOC_HEAP_PROFILE", ParseProfilePath,
+       "a file path, shorter than 1019 bytes", [&](const char* path) {
+         std::memcpy(options.heap_profile_path, path, std::strlen(path) + 1);
        });
   return options;
 }

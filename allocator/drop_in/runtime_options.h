@@ -21,6 +21,8 @@ enum class StatsFormat : int {
   kJson,
 };
 
+inline constexpr std::size_t kMaxProfilePath = 1024;
+
 // What the environment sets beyond Tunables.
 struct DropInOptions {
   StatsFormat stats_at_exit = StatsFormat::kNone;
@@ -31,6 +33,9 @@ struct DropInOptions {
   std::uint32_t guarded_every = 0;
   std::uint32_t guarded_slots = 64;
   GuardedPlacement guarded_placement = GuardedPlacement::kAlternate;
+  // Where the heap profile goes at exit (and PATH.peak, the heap at its
+  // largest); empty: no profiling.
+  char heap_profile_path[kMaxProfilePath] = {};
 };
 
 // RUSTY_MALLOC_PURGE_DELAY_MS: milliseconds, or -1 for never (malloc_trim
@@ -51,6 +56,9 @@ struct DropInOptions {
 // RUSTY_MALLOC_GUARDED_PLACEMENT: end (overflows fault), start (underflows
 // fault) or alternate.
 [[nodiscard]] std::optional<GuardedPlacement> ParsePlacement(const char* text);
+// RUSTY_MALLOC_HEAP_PROFILE: a path, not empty, shorter than
+// kMaxProfilePath - 5 (room for ".peak").
+[[nodiscard]] std::optional<const char*> ParseProfilePath(const char* text);
 
 // Reads every option through `lookup` (getenv, or a test's table) into
 // `tunables` and the returned options; for each value refused, calls `warn`

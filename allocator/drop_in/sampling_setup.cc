@@ -1,31 +1,71 @@
 // Turns the drop-in's sampler on as the options say, once they are read
 // (runtime_options.cc reads them at constructor priority 101): the guarded
-// pool sized and placed, its fault handler installed, then sampling
-// started. Before this, and for the locked and break variants, which have
-// no sampler, nothing is sampled.
+// pool sized and placed and its fault handler installed, the heap profile
+// enabled and written at exit, then sampling started. Before this, and for
+// the locked and break variants, which have no sampler, nothing is sampled.
+
+#include <cstdlib>
+#include <cstring>
 
 #include "allocator/common/log_line.h"
 #include "allocator/drop_in/global_heap.h"
+#include "allocator/drop_in/malloc.h"
 #include "allocator/drop_in/runtime_options.h"
 #include "allocator/guarded/fault_handler.h"
+#include "allocator/profile/gperftools_writer.h"
 
 namespace rusty_malloc {
 namespace {
 
-// A template, so that the heaps without a sampler compile the test away.
+// Templates, so that the heaps without a sampler compile the calls away.
+template <typename Heap>
+bool DumpProfile(Heap& heap, const char* path, ProfileView view) {
+  if constexpr (requires { heap.sampler(); }) {
+    return heap.sampler().profiling() &&
+           WriteHeapProfileToPath(path, heap.sampler().profile(), view);
+  }
+  return false;
+}
+
+void DumpProfileAtExit() {
+  const char* path = TheDropInOptions().heap_profile_path;
+  // The option's parser left room for the suffix.
+  char peak[kMaxProfilePath];
+  std::strcpy(peak, path);
+  std::strcat(peak, ".peak");
+  if (!DumpProfile(TheGlobalHeap(), path, ProfileView::kLive) ||
+      !DumpProfile(TheGlobalHeap(), peak, ProfileView::kPeak)) {
+    LogLine("cannot write the heap profile to %.512s", path);
+  }
+}
+
 template <typename Heap>
 void StartSampling(Heap& heap, const DropInOptions& options) {
   if constexpr (requires { heap.sampler(); }) {
-    if (options.sample_bytes == 0 || options.guarded_every == 0) return;
-    Sampler& sampler = heap.sampler();
-    sampler.ResizePool(options.guarded_slots, options.guarded_placement);
-    // A fault in a guarded block without the handler would still kill the
-    // process, with no report: sampling into the pool is not worth it then.
-    if (!InstallGuardedFaultHandler(&sampler.pool())) {
-      LogLine("guarded sampling off: cannot install the fault handler");
+    const bool profile = options.heap_profile_path[0] != '\0';
+    if (options.sample_bytes == 0 || (options.guarded_every == 0 && !profile)) {
       return;
     }
-    sampler.Configure(options.sample_bytes, options.guarded_every);
+    Sampler& sampler = heap.sampler();
+    std::uint32_t guarded_every = options.guarded_every;
+    if (guarded_every != 0) {
+      sampler.ResizePool(options.guarded_slots, options.guarded_placement);
+      // A fault in a guarded block without the handler would still kill the
+      // process, with no report: not worth it then.
+      if (!InstallGuardedFaultHandler(&sampler.pool())) {
+        LogLine("guarded sampling off: cannot install the fault handler");
+        guarded_every = 0;
+      }
+    }
+    if (profile) {
+      sampler.EnableProfile();
+      if (std::atexit(DumpProfileAtExit) != 0) {
+        LogLine("the heap profile will not be written: atexit failed");
+      }
+    }
+    if (guarded_every != 0 || profile) {
+      sampler.Configure(options.sample_bytes, guarded_every);
+    }
   }
 }
 
@@ -35,3 +75,12 @@ __attribute__((constructor(102))) void StartSamplingAtLoad() {
 
 }  // namespace
 }  // namespace rusty_malloc
+
+int rusty_malloc_dump_heap_profile(const char* path) {
+  using rusty_malloc::ProfileView;
+  if (path == nullptr) return -1;
+  return rusty_malloc::DumpProfile(rusty_malloc::TheGlobalHeap(), path,
+                                   ProfileView::kLive)
+             ? 0
+             : -1;
+}

@@ -232,6 +232,7 @@ class PerThreadMalloc {
   // free's fast path.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) noexcept {
     if (ptr == nullptr) return;
+    sampler_.Forget(ptr);
     if (ABSL_PREDICT_FALSE(sampler_.IsGuarded(ptr))) {
       return sampler_.pool().Deallocate(ptr);
     }

@@ -42,9 +42,16 @@ void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
   void* block =
       heap->AllocateSlowSampling(cls, sampler_.mean_bytes(), &sampled);
   if (ABSL_PREDICT_TRUE(!sampled)) return block;
-  // A sampled allocation: guarded when its turn comes, else as usual.
-  if (void* guarded = sampler_.AllocateGuarded(size, align)) return guarded;
-  return heap->Allocate(cls);
+  // A sampled allocation: guarded when its turn comes; else, when it is to
+  // be profiled, from the medium heap, whose free path can forget it (a
+  // chunk's cannot: free's fast path must stay as it is); else as usual.
+  void* sample = sampler_.AllocateGuarded(size, align);
+  if (sample == nullptr && sampler_.profiling()) {
+    sample = medium_.Allocate(size, align);
+  }
+  if (sample == nullptr) return heap->Allocate(cls);
+  if (sampler_.profiling()) sampler_.Record(sample, ClassSize(cls));
+  return sample;
 }
 
 template <ChunkSource S, MediumHeap M>
@@ -115,6 +122,8 @@ void* PerThreadMalloc<S, M>::Reallocate(void* ptr, std::size_t size,
   } else if (sampler_.IsGuarded(ptr)) {
     old_usable = sampler_.pool().UsableSize(ptr);
   } else {
+    // A sample resized in place would keep its old size in the profile.
+    sampler_.Forget(ptr);
     const bool stays_medium = size > kSmallMax || align > kPageSize;
     if (stays_medium) return medium_.Reallocate(ptr, size, align);
     old_usable = medium_.UsableSize(ptr);

@@ -37,26 +37,28 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
           page->linked_bytes.load(std::memory_order_relaxed) /
           page->block_size) -
       static_cast<std::int64_t>(InUse(page->used));
-  if (listed * size < countdown_.left()) {
-    countdown_.Take(listed * size);
+  // The fast path serves all but the list's last block, whose link ends the
+  // list: that one comes back here and is counted then.
+  const std::int64_t fast = listed - 1;
+  if (fast <= 0) return block;
+  if (fast * size < countdown_.left()) {
+    countdown_.Take(fast * size);
     return block;
   }
   // The sample point falls in this list: leave the fast path the blocks
-  // before it, the last of them ending the list, so that the allocation
-  // after them comes here. A walk of at most a page's blocks, once a sample.
-  const std::int64_t keep = (countdown_.left() - 1) / size;
-  countdown_.Take(keep * size);
-  if (keep == 0) {
-    held_ = {page, page->free};
-    page->free = nullptr;
-    return block;
-  }
+  // before it and end the list after the next one, so that the allocation
+  // at the point comes here. A walk of at most a page's blocks, once a
+  // sample.
+  const std::int64_t before = (countdown_.left() - 1) / size;
+  countdown_.Take(before * size);
   void* last = page->free;
-  for (std::int64_t i = 1; i < keep; ++i) {
+  for (std::int64_t i = 0; i < before; ++i) {
     last = per_thread_internal::NextOf(last, key_);
   }
-  held_ = {page, per_thread_internal::NextOf(last, key_)};
-  per_thread_internal::SetNext(last, nullptr, key_);
+  if (void* rest = per_thread_internal::NextOf(last, key_)) {
+    held_ = {page, rest};
+    per_thread_internal::SetNext(last, nullptr, key_);
+  }
   return block;
 }
 

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -104,8 +103,10 @@ struct Figures {
 std::uint64_t Round(double estimate) {
   if (!(estimate > 0)) return 0;
   // Past what the integer holds, its largest (the cast would be undefined).
-  if (estimate >= 0x1p64) return ~std::uint64_t{0};
-  return static_cast<std::uint64_t>(std::round(estimate));
+  if (estimate >= 0x1p64 - 1) return ~std::uint64_t{0};
+  // Half up, by hand: the drop-in links no libm.
+  const auto whole = static_cast<std::uint64_t>(estimate);
+  return whole + (estimate - static_cast<double>(whole) >= 0.5 ? 1 : 0);
 }
 
 Figures FiguresOf(const StackCounters& counters, ProfileView view) {

@@ -6,15 +6,18 @@
 #include <cstdint>
 #include <new>
 
+#include "absl/base/attributes.h"
 #include "allocator/guarded/guarded_pool.h"
+#include "allocator/profile/heap_profile.h"
 
 namespace rusty_malloc {
 
 // What an allocator does with the allocations its heaps' countdowns pick
-// (per_thread/sample_countdown.h): the settings, read on slow paths only,
-// and the guarded pool that every `guarded_every`-th sample goes to. Off
-// until Configure turns it on; constant-initialised, so a process-wide
-// allocator can hold one.
+// (per_thread/sample_countdown.h): the settings, read on slow paths only;
+// the guarded pool that every `guarded_every`-th sample goes to; and the
+// heap profile every sample is recorded in while profiling is on. Off until
+// Configure turns it on; constant-initialised, so a process-wide allocator
+// can hold one.
 class Sampler {
  public:
   constexpr Sampler() = default;
@@ -47,6 +50,26 @@ class Sampler {
     return pool_.Contains(p);
   }
   GuardedPool& pool() { return pool_; }
+
+  // Heap profiling: every sampled allocation recorded with its stack, and
+  // forgotten when freed. Before Configure.
+  void EnableProfile() { profiling_.store(true, std::memory_order_relaxed); }
+  [[nodiscard]] bool profiling() const {
+    return profiling_.load(std::memory_order_relaxed);
+  }
+  HeapProfile& profile() { return profile_; }
+  // Records `block`, a sampled allocation of `bytes` (the bytes the
+  // countdown counted), with the stack that allocated it. The stack starts
+  // kAllocatorFrames frames up, past the allocator's own frames on malloc's
+  // path (this function, the heap's sampling path and the C interface's
+  // slow path; malloc reaches that by a tail call). Other entry points
+  // (aligned allocation, operator new) keep an allocator frame or two at
+  // the top: a profile's cumulative figures still name the caller.
+  ABSL_ATTRIBUTE_NOINLINE void Record(void* block, std::size_t bytes);
+  // Forgets `block`'s sample, if it has one, as it is freed.
+  void Forget(void* block) {
+    if (profiling()) profile_.Remove(block);
+  }
   // Replaces the pool with one of `slots` slots placed as `placement` says.
   // Only before sampling starts: nothing may have been allocated from it.
   void ResizePool(std::size_t slots, GuardedPlacement placement) {
@@ -58,7 +81,9 @@ class Sampler {
   std::atomic<std::size_t> mean_bytes_{0};
   std::atomic<std::uint32_t> guarded_every_{0};
   std::atomic<std::uint32_t> samples_{0};
+  std::atomic<bool> profiling_{false};
   GuardedPool pool_;
+  HeapProfile profile_;
 };
 
 }  // namespace rusty_malloc

@@ -95,4 +95,9 @@ std::optional<GuardedPlacement> ExpectedPlacement(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<std::string_view> ExpectedProfilePath(std::string_view text) {
+  if (text.empty() || text.size() + 5 >= kMaxProfilePath) return std::nullopt;
+  return text;
+}
+
 }  // namespace rusty_malloc::fuzzing::drop_in_text

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "allocator/common/tunables.h"
 #include "allocator/drop_in/runtime_options.h"
@@ -26,8 +27,9 @@ constexpr const char* kNames[] = {"RUSTY_MALLOC_PURGE_DELAY_MS",
                                   "RUSTY_MALLOC_SAMPLE_BYTES",
                                   "RUSTY_MALLOC_GUARDED_SAMPLE_RATE",
                                   "RUSTY_MALLOC_GUARDED_SLOTS",
-                                  "RUSTY_MALLOC_GUARDED_PLACEMENT"};
-constexpr int kOptions = 9;
+                                  "RUSTY_MALLOC_GUARDED_PLACEMENT",
+                                  "RUSTY_MALLOC_HEAP_PROFILE"};
+constexpr int kOptions = 10;
 
 // A value for an option: bytes from the input up to a NUL (or its end),
 // or now and then a word the parsers know, so that every branch is near.
@@ -122,6 +124,9 @@ void Options(FuzzInput& in) {
   Same(ParseCount(text.c_str()), ExpectedCount(text), "ParseCount", text);
   Same(ParsePlacement(text.c_str()), ExpectedPlacement(text), "ParsePlacement",
        text);
+  const std::optional<const char*> path = ParseProfilePath(text.c_str());
+  Same(path ? std::optional<std::string_view>(*path) : std::nullopt,
+       ExpectedProfilePath(text), "ParseProfilePath", text);
   std::uint64_t number = 0;
   for (int i = 0; i < 8; ++i) number = number << 8 | in.Byte();
   number >>= in.Byte() % 64;
@@ -181,8 +186,11 @@ void Options(FuzzInput& in) {
         case 7:
           valid = ExpectedCount(*value).has_value();
           break;
-        default:
+        case 8:
           valid = ExpectedPlacement(*value).has_value();
+          break;
+        default:
+          valid = ExpectedProfilePath(*value).has_value();
           break;
       }
     }
@@ -210,7 +218,9 @@ void Options(FuzzInput& in) {
           std::max(std::uint32_t{1},
                    use(7, ExpectedCount, DropInOptions().guarded_slots)) ||
       options.guarded_placement !=
-          use(8, ExpectedPlacement, GuardedPlacement::kAlternate)) {
+          use(8, ExpectedPlacement, GuardedPlacement::kAlternate) ||
+      std::string_view(options.heap_profile_path) !=
+          use(9, ExpectedProfilePath, std::string_view())) {
     Require("ReadOptions' settings are not the environment's");
   }
 }

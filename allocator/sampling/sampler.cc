@@ -1,0 +1,22 @@
+#include "allocator/sampling/sampler.h"
+
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/common/stack_trace.h"
+#include "allocator/profile/stack_table.h"
+
+namespace rusty_malloc {
+namespace {
+
+constexpr int kAllocatorFrames = 3;
+
+}  // namespace
+
+void Sampler::Record(void* block, std::size_t bytes) {
+  std::uintptr_t pcs[StackTable::kMaxFrames];
+  const int depth = CaptureStack(pcs, StackTable::kMaxFrames, kAllocatorFrames);
+  profile_.Record(block, bytes, static_cast<double>(mean_bytes()), pcs, depth);
+}
+
+}  // namespace rusty_malloc
