@@ -1,4 +1,5 @@
-// The per-thread allocator, two ways, chosen by the first byte: one thread
+// The per-thread allocator, two ways, chosen by the first byte (which also
+// turns the sampler on for some inputs): one thread
 // against HeapModel (testing/heap_model.h) on a grower-backed chunk source, so
 // Verify() runs after every operation, with the footprint oracle after every
 // trim; or concurrent alloc and free from several threads with cross-thread
@@ -6,6 +7,7 @@
 // and TSan (--config=fuzz_tsan).
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,8 +64,9 @@ class FootprintChecked {
     heap_.ReleaseFreeMemory();
     std::size_t in_use = 0;
     for (const auto& [chunk, blocks] : chunks_) in_use += blocks > 0;
-    const std::size_t held =
-        heap_.Stats().heap_bytes - heap_.medium().Stats().heap_bytes;
+    const std::size_t held = heap_.Stats().heap_bytes -
+                             heap_.medium().Stats().heap_bytes -
+                             heap_.sampler().pool().Stats().heap_bytes;
     if (held != in_use * kChunkSize) {
       Require("footprint: after a trim the heap holds " +
               std::to_string(held / kChunkSize) +
@@ -93,14 +96,29 @@ RUSTY_MALLOC_NO_COVERAGE_END
 
 }  // namespace
 
+// The first byte's other bits turn the sampler on for some inputs: a sample
+// every 1 to 32 KiB on average, one in 1 to 4 of them guarded, with the
+// heap profile or without, so that the model checks guarded and profiled
+// blocks (their realloc, usable size, alignment and free) like any other.
+template <typename Heap>
+void SampleAsAsked(Heap& heap, std::uint8_t mode) {
+  if ((mode & 0x02) == 0) return;
+  if ((mode & 0x04) != 0) heap.sampler().EnableProfile();
+  heap.sampler().Configure(std::size_t{1024} << ((mode >> 3) & 7),
+                           1 + ((mode >> 6) & 3));
+}
+
 void FuzzOne(FuzzInput& in) {
-  if (in.Byte() % 2 == 1) {
+  const std::uint8_t mode = in.Byte();
+  if (mode % 2 == 1) {
     PerThreadMalloc<MmapChunkSource> heap(std::size_t{1} << 30);
+    SampleAsAsked(heap, mode);
     RunConcurrently(heap, /*verify_while_running=*/false, in.Rest());
     return;
   }
   PerThreadMalloc<GrowerChunkSource<testing::TestGrower>> heap(
       testing::TestGrower(64 << 20));
+  SampleAsAsked(heap, mode);
   FootprintChecked checked(heap);
   RunModelOps(checked, in);
 }

@@ -149,6 +149,23 @@ void GuardedPool::Deallocate(void* p) {
   ReportBadFree(what, p, bad, trace);
 }
 
+HeapStats GuardedPool::Stats() const {
+  HeapStats stats;
+  SpinLockHolder hold(&lock_);
+  if (records_ == nullptr) return stats;
+  for (std::size_t slot = 0; slot < slots_; ++slot) {
+    const SlotView& view = records_[slot].view;
+    if (view.state != SlotState::kAllocated) continue;
+    ++stats.allocated_blocks;
+    stats.allocated_bytes += view.size;
+    stats.heap_bytes += layout_.page;
+  }
+  stats.overhead_bytes = stats.heap_bytes - stats.allocated_bytes;
+  stats.reserved_bytes = layout_.bytes() + MetadataBytes();
+  stats.committed_bytes = stats.heap_bytes + MetadataBytes();
+  return stats;
+}
+
 std::size_t GuardedPool::UsableSize(const void* p) const {
   const auto address = reinterpret_cast<std::uintptr_t>(p);
   SpinLockHolder hold(&lock_);

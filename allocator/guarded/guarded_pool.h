@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
+#include "allocator/common/heap_report.h"
 #include "allocator/common/spin_lock.h"
 #include "allocator/guarded/classify_fault.h"
 #include "allocator/guarded/layout.h"
@@ -73,6 +74,10 @@ class GuardedPool {
   // freed slots are reused least recently freed first.
   void Deallocate(void* p);
 
+  // The live blocks as a heap's statistics: each a block of its size in a
+  // committed page, the rest of the page overhead; the range and the
+  // records reserved.
+  [[nodiscard]] HeapStats Stats() const;
   // The size `p`'s block was allocated with; 0 if `p` is no live block.
   [[nodiscard]] std::size_t UsableSize(const void* p) const;
 

@@ -45,7 +45,9 @@ void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
   // A sampled allocation: guarded when its turn comes; else, when it is to
   // be profiled, from the medium heap, whose free path can forget it (a
   // chunk's cannot: free's fast path must stay as it is); else as usual.
-  void* sample = sampler_.AllocateGuarded(size, align);
+  // At malloc's alignment at least: a block against the guard page after
+  // it then ends up to 15 bytes short of it, where an overflow goes unseen.
+  void* sample = sampler_.AllocateGuarded(size, std::max(align, kGranule));
   if (sample == nullptr && sampler_.profiling()) {
     sample = medium_.Allocate(size, align);
   }

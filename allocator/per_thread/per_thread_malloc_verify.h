@@ -36,6 +36,7 @@ HeapStats PerThreadMalloc<S, M>::Stats() {
     stats.committed_bytes = source_.CommittedBytes();
   }
   stats += medium_.Stats();
+  stats += sampler_.pool().Stats();
   return stats;
 }
 
