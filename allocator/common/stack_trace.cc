@@ -29,7 +29,12 @@ _Unwind_Reason_Code AddFrame(_Unwind_Context* context, void* arg) {
     return _URC_NO_REASON;
   }
   if (capture->count == capture->max) return _URC_END_OF_STACK;
-  capture->pcs[capture->count++] = _Unwind_GetIP(context);
+  // A frame interrupted by a signal resumes at the faulting instruction
+  // itself, not after a call: stored one past it, so that every reader's
+  // step back from a return address (WriteStack's, pprof's) lands on it.
+  int before_instruction = 0;
+  const std::uintptr_t ip = _Unwind_GetIPInfo(context, &before_instruction);
+  capture->pcs[capture->count++] = before_instruction != 0 ? ip + 1 : ip;
   return _URC_NO_REASON;
 }
 

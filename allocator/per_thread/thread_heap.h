@@ -283,9 +283,9 @@ class ThreadHeap {
   struct HeldBack {
     PageInfo* page = nullptr;
     void* head = nullptr;
-  };
-  mutable HeldBack held_;
-  SampleCountdown countdown_{tag_};
+  } mutable held_;
+  // Seeded by the address too (ASLR): by tag_ alone, every run samples alike.
+  SampleCountdown countdown_{tag_ ^ reinterpret_cast<std::uintptr_t>(this)};
   void PutBackHeld() const;
 };
 
