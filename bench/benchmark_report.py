@@ -15,7 +15,14 @@ from collections import defaultdict
 
 PEERS = ["jemalloc", "tcmalloc", "mimalloc"]
 OURS = "rusty_per_thread"
-ORDER = ["glibc", "rusty_locked", OURS] + PEERS
+# The per-thread drop-in with the sampler on at its default rate, every
+# sample guarded and profiled.
+SAMPLED = "rusty_sampled"
+ORDER = ["glibc", "rusty_locked", OURS, SAMPLED] + PEERS
+# The sampling targets: throughput within 2% of sampling off, and under
+# 1 MiB more peak resident memory, on every workload and thread count.
+SAMPLED_TIME = 0.98
+SAMPLED_RSS_KIB = 1024
 # The target: after a workload frees everything, resident memory is
 # back within 10% of before it started, within the purge delay.
 RESIDENT_TARGET = 1.10
@@ -79,6 +86,7 @@ def by_workload(key):
 
 
 COLORS = {"glibc": "#555555", "rusty_locked": "#d62728", OURS: "#1f77b4",
+          SAMPLED: "#17becf",
           "jemalloc": "#2ca02c", "tcmalloc": "#ff7f0e", "mimalloc": "#9467bd"}
 
 
@@ -404,6 +412,42 @@ def targets(rate, rss, resident, instructions, failures):
             fast[OURS] <= PEER_TARGETS_FAST_PATH)
     if instructions:
         batch_row("peer targets")
+    sampled = sorted(k for k, v in rate.items() if OURS in v and SAMPLED in v)
+    if sampled:
+        ratios = [(rate[k][SAMPLED] / rate[k][OURS], k) for k in sampled]
+        r, k = min(ratios)
+        row(f"sampling on (default rate) within {100 - 100 * SAMPLED_TIME:.0f}% "
+            "of sampling off on every workload and thread count",
+            f"worst {r:.3f}x ({where(k)}); short on "
+            f"{sum(x < SAMPLED_TIME for x, _ in ratios)} of {len(ratios)}",
+            r >= SAMPLED_TIME)
+        added = [(rss[k][SAMPLED] - rss[k][OURS], k) for k in sampled]
+        d, k = max(added)
+        row(f"sampling adds under {SAMPLED_RSS_KIB} KiB of peak RSS on every "
+            "workload and thread count",
+            f"worst +{d} KiB ({where(k)}); over on "
+            f"{sum(x >= SAMPLED_RSS_KIB for x, _ in added)} of {len(added)}",
+            d < SAMPLED_RSS_KIB)
+    lines.append("")
+    return lines
+
+
+def sampling_table(rate, rss):
+    """Sampling on against off, per workload and thread count."""
+    keys = sorted((k for k, v in rate.items() if OURS in v and SAMPLED in v),
+                  key=lambda k: (natural(k[0]), k[1]))
+    if not keys:
+        return []
+    lines = ["## Sampling on against off", "",
+             "The per-thread drop-in with the sampler at its default rate "
+             "(every sample guarded and profiled) against it off, in the "
+             "same run.", "",
+             "| workload | threads | off | on | on / off | peak RSS off, on (KiB) |",
+             "|---|---|---|---|---|---|"]
+    for k in keys:
+        off, on = rate[k][OURS], rate[k][SAMPLED]
+        lines.append(f"| {k[0]} | {k[1]} | {fmt(off)} | {fmt(on)} | "
+                     f"{on / off:.3f}x | {rss[k][OURS]}, {rss[k][SAMPLED]} |")
     lines.append("")
     return lines
 
@@ -487,6 +531,7 @@ def main():
                   or any(a in v for v in (failures or {}).values())]
     lines = (targets(rate, rss, resident, instructions, failures)
              + instruction_table(instructions)
+             + sampling_table(rate, rss)
              + failure_table(failures or {}, allocators)
              + resident_table(resident, allocators)
              + tables(rate, rss, failures or {}, allocators))

@@ -31,7 +31,8 @@ lib=/usr/lib/x86_64-linux-gnu
 
 # name=library ("" for glibc's own malloc)
 allocators=("glibc=" "rusty_locked=${bin}/allocator/librusty_malloc_locked.so"
-            "rusty_per_thread=${bin}/allocator/librusty_malloc.so")
+            "rusty_per_thread=${bin}/allocator/librusty_malloc.so"
+            "rusty_sampled=${bin}/allocator/librusty_malloc.so")
 for peer in "jemalloc=${lib}/libjemalloc.so.2" \
             "tcmalloc=${lib}/libtcmalloc_minimal.so.4" \
             "mimalloc=${lib}/libmimalloc.so.2"; do
@@ -231,12 +232,25 @@ run_workload() {
 
 repeats=${BENCH_REPEATS:-3}
 
+# rusty_sampled is the per-thread drop-in with the sampler on at its
+# default rate (a sample every 2 MiB on average), every sample guarded and
+# recorded in the heap profile, which is written at exit into ${out}.
+use_allocator() {
+  if [[ $1 == rusty_sampled ]]; then
+    export RUSTY_MALLOC_GUARDED_SAMPLE_RATE=1
+    export RUSTY_MALLOC_HEAP_PROFILE="${out}/sampled.heap"
+  else
+    unset RUSTY_MALLOC_GUARDED_SAMPLE_RATE RUSTY_MALLOC_HEAP_PROFILE
+  fi
+}
+
 echo "allocator,workload,threads,wall_s,ops_per_s,peak_rss_kib,resident_before_kib,resident_after_kib" >"${out}/results.csv"
 echo "allocator,workload,threads,failed_runs,runs" >"${out}/failures.csv"
 number='^[0-9]+([.][0-9]*)?$'
 for entry in "${allocators[@]}"; do
   name=${entry%%=*}
   preload=${entry#*=}
+  use_allocator "${name}"
   for w in "${workloads[@]}"; do
     read -r workload ops threads_list <<<"${w}"
     for threads in ${threads_list}; do
@@ -288,6 +302,7 @@ if command -v valgrind >/dev/null; then
   for entry in "${allocators[@]}"; do
     name=${entry%%=*}
     preload=${entry#*=}
+    use_allocator "${name}"
     for workload in fastpath batch16 batch256 batch1024; do
       if ! per_pair=$(instructions_per_pair "${bench}" "${preload}" \
                         "${workload}" "${pairs}"); then
@@ -300,6 +315,8 @@ if command -v valgrind >/dev/null; then
     done
   done
 fi
+
+use_allocator none
 
 python3 bench/benchmark_report.py "${out}" >"${out}/report.md"
 echo
