@@ -27,6 +27,8 @@ bool DumpProfile(Heap& heap, const char* path, ProfileView view) {
   return false;
 }
 
+// A template too: only a heap with a sampler instantiates it.
+template <typename Heap>
 void DumpProfileAtExit() {
   const char* path = TheDropInOptions().heap_profile_path;
   // The option's parser left room for the suffix.
@@ -59,7 +61,7 @@ void StartSampling(Heap& heap, const DropInOptions& options) {
     }
     if (profile) {
       sampler.EnableProfile();
-      if (std::atexit(DumpProfileAtExit) != 0) {
+      if (std::atexit(DumpProfileAtExit<Heap>) != 0) {
         LogLine("the heap profile will not be written: atexit failed");
       }
     }
