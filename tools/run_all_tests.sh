@@ -85,7 +85,7 @@ tsan_30_runs() {
     //tests:per_thread_malloc_test //tests:per_thread_purge_test
     //tests:per_thread_reclaim_test //tests:per_thread_remote_free_test
     //tests:rusty_malloc_test //tests:thread_heap_test
-    //tests:heap_profile_test
+    //tests:heap_profile_test //tests:guarded_pool_test
   )
   local harnesses=() h
   fuzz_harnesses harnesses concurrent || return 1
