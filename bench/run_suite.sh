@@ -8,11 +8,14 @@
 # standard workloads allocator people compare on, which
 # bench/fetch_sources.sh builds from Debian's source packages:
 # glibc's bench-malloc-simple and bench-malloc-thread, mimalloc's test-stress.
+# Then the per-thread drop-in with sampling on against off, in alternate
+# runs.
 # A run that fails or crashes is reported (FAILED, and failures.csv) and the
 # suite goes on.
 #
 # Usage: bench/run_suite.sh [output_dir]   (default: bench-out/)
-# Output: results.csv, failures.csv, callgrind.csv, report.md, throughput.svg;
+# Output: results.csv, failures.csv, sampling.csv, callgrind.csv, report.md,
+# throughput.svg;
 # the report's table of targets, met or not, also on standard output.
 set -euo pipefail
 
@@ -231,10 +234,16 @@ run_workload() {
 }
 
 repeats=${BENCH_REPEATS:-3}
+# The sampler's cost is a few percent at most, below the run-to-run noise of
+# a shared 2-core machine (5 to 10% between runs of one allocator minutes
+# apart), so sampling on and off are measured in alternate runs, more of
+# them.
+sampling_repeats=${BENCH_SAMPLING_REPEATS:-5}
 
 # rusty_sampled is the per-thread drop-in with the sampler on at its
-# default rate (a sample every 2 MiB on average), every sample guarded and
-# recorded in the heap profile, which is written at exit into ${out}.
+# defaults (a sample every 2 MiB on average, paced to 1/256 of a thread's
+# time), every sample guarded and recorded in the heap profile, which is
+# written at exit into ${out}.
 use_allocator() {
   if [[ $1 == rusty_sampled ]]; then
     export RUSTY_MALLOC_GUARDED_SAMPLE_RATE=1
@@ -246,49 +255,113 @@ use_allocator() {
 
 echo "allocator,workload,threads,wall_s,ops_per_s,peak_rss_kib,resident_before_kib,resident_after_kib" >"${out}/results.csv"
 echo "allocator,workload,threads,failed_runs,runs" >"${out}/failures.csv"
+echo "allocator,workload,threads,ops_per_s,least_peak_rss_kib,runs" >"${out}/sampling.csv"
 number='^[0-9]+([.][0-9]*)?$'
+
+# One workload's runs: best[NAME] is the fastest run's "RATE WALL RSS
+# THREADS BEFORE AFTER" (the resident figures from that same run),
+# least_rss[NAME] the least peak RSS of any run, failed[NAME] the runs that
+# failed or crashed, which are reported and left out.
+declare -A best least_rss failed
+reset_runs() {
+  best=() least_rss=() failed=()
+}
+# run_once NAME PRELOAD WORKLOAD THREADS OPS RUN RUNS
+run_once() {
+  local name=$1 preload=$2 workload=$3 threads=$4 ops=$5 line t wall rate rss before after
+  use_allocator "${name}"
+  if ! line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}"); then
+    line=""
+  fi
+  read -r _ t wall rate rss before after <<<"${line}"
+  if [[ ! ${rate:-} =~ ${number} || ! ${rss:-} =~ ${number} ]]; then
+    echo "FAILED: ${name} ${workload}, ${threads} threads (run $6 of $7)${line:+: printed \"${line}\"}"
+    failed[${name}]=$((${failed[${name}]:-0} + 1))
+    return
+  fi
+  if [[ -z ${best[${name}]:-} ]] || awk "BEGIN{exit !(${rate} > ${best[${name}]%% *})}"; then
+    best[${name}]="${rate} ${wall} ${rss} ${t} ${before} ${after}"
+  fi
+  if [[ -z ${least_rss[${name}]:-} ]] || ((rss < least_rss[${name}])); then
+    least_rss[${name}]=${rss}
+  fi
+}
+# record NAME WORKLOAD THREADS RUNS: the best run into results.csv (and its
+# failures into failures.csv), and a line on standard output.
+record() {
+  local name=$1 workload=$2 threads=$3 runs=$4 rate wall rss t before after
+  local failures=${failed[${name}]:-0}
+  if ((failures > 0)); then
+    echo "${name},${workload},${threads},${failures},${runs}" >>"${out}/failures.csv"
+  fi
+  if [[ -z ${best[${name}]:-} ]]; then
+    printf '%-17s %-18s %3s threads       FAILED (all %d runs)\n' \
+      "${name}" "${workload}" "${threads}" "${runs}"
+    return
+  fi
+  read -r rate wall rss t before after <<<"${best[${name}]}"
+  echo "${name},${workload},${t},${wall},${rate},${rss},${before},${after}" >>"${out}/results.csv"
+  printf '%-17s %-18s %3s threads %12s ops/s %8s KiB, resident %6s -> %6s KiB%s\n' \
+    "${name}" "${workload}" "${t}" "${rate}" "${rss}" "${before:--}" "${after:--}" \
+    "$( ((failures == 0)) || echo " (${failures} of ${runs} runs FAILED)")"
+}
+
+# Every allocator but rusty_sampled, best of `repeats` runs: the machines
+# are shared and noisy.
 for entry in "${allocators[@]}"; do
   name=${entry%%=*}
   preload=${entry#*=}
-  use_allocator "${name}"
+  [[ ${name} == rusty_sampled ]] && continue
   for w in "${workloads[@]}"; do
     read -r workload ops threads_list <<<"${w}"
     for threads in ${threads_list}; do
-      # Best of `repeats` runs: the machines are shared and noisy. A run that
-      # fails or crashes is reported and left out.
-      best=""
-      failed=0
-      for ((r = 0; r < repeats; ++r)); do
-        if ! line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}"); then
-          line=""
-        fi
-        read -r _ t wall rate rss before after <<<"${line}"
-        if [[ ! ${rate:-} =~ ${number} || ! ${rss:-} =~ ${number} ]]; then
-          echo "FAILED: ${name} ${workload}, ${threads} threads (run $((r + 1)) of ${repeats})${line:+: printed \"${line}\"}"
-          failed=$((failed + 1))
-          continue
-        fi
-        # The resident figures come from the same run as the rest.
-        if [[ -z ${best} ]] || awk "BEGIN{exit !(${rate} > ${best%% *})}"; then
-          best="${rate} ${wall} ${rss} ${t} ${before} ${after}"
-        fi
+      reset_runs
+      for ((r = 1; r <= repeats; ++r)); do
+        run_once "${name}" "${preload}" "${workload}" "${threads}" "${ops}" "${r}" "${repeats}"
       done
-      if ((failed > 0)); then
-        echo "${name},${workload},${threads},${failed},${repeats}" >>"${out}/failures.csv"
-      fi
-      if [[ -z ${best} ]]; then
-        printf '%-17s %-18s %3s threads       FAILED (all %d runs)\n' \
-          "${name}" "${workload}" "${threads}" "${repeats}"
-        continue
-      fi
-      read -r rate wall rss t before after <<<"${best}"
-      echo "${name},${workload},${t},${wall},${rate},${rss},${before},${after}" >>"${out}/results.csv"
-      printf '%-17s %-18s %3s threads %12s ops/s %8s KiB, resident %6s -> %6s KiB%s\n' \
-        "${name}" "${workload}" "${t}" "${rate}" "${rss}" "${before:--}" "${after:--}" \
-        "$( ((failed == 0)) || echo " (${failed} of ${repeats} runs FAILED)")"
+      record "${name}" "${workload}" "${threads}" "${repeats}"
     done
   done
 done
+
+# Sampling on against off: the per-thread drop-in without options and as
+# rusty_sampled, in alternate runs, into sampling.csv (best rate, least
+# peak RSS of any run). alloc_bench's workloads run sampling_scale times
+# their operations here: at the main loop's counts the per-thread runs last
+# 10 to 100 ms, where a few milliseconds of noise are several percent.
+sampling_scale=${BENCH_SAMPLING_SCALE:-4}
+per_thread_lib=${bin}/allocator/librusty_malloc.so
+for w in "${workloads[@]}"; do
+  read -r workload ops threads_list <<<"${w}"
+  if [[ " ${standard_workloads} python " != *" ${workload} "* ]]; then
+    ops=$((ops * sampling_scale))
+  fi
+  for threads in ${threads_list}; do
+    reset_runs
+    for ((r = 1; r <= sampling_repeats; ++r)); do
+      for name in rusty_per_thread rusty_sampled; do
+        run_once "${name}" "${per_thread_lib}" "${workload}" "${threads}" "${ops}" \
+          "${r}" "${sampling_repeats}"
+      done
+    done
+    line="${workload} ${threads} threads, sampling off and on:"
+    for name in rusty_per_thread rusty_sampled; do
+      if ((${failed[${name}]:-0} > 0)); then
+        echo "${name},${workload},${threads},${failed[${name}]},${sampling_repeats}" \
+          >>"${out}/failures.csv"
+      fi
+      if [[ -n ${best[${name}]:-} ]]; then
+        echo "${name},${workload},${threads},${best[${name}]%% *},${least_rss[${name}]},${sampling_repeats}" \
+          >>"${out}/sampling.csv"
+        line+=" ${best[${name}]%% *} ops/s ${least_rss[${name}]} KiB;"
+      else
+        line+=" FAILED (all ${sampling_repeats} runs);"
+      fi
+    done
+    echo "${line%;}"
+  done
+done
+use_allocator none
 
 # Instructions per malloc/free pair, for the workloads that are nothing but
 # pairs: the difference between two run lengths cancels start-up, first

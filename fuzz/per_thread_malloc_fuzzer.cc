@@ -104,8 +104,9 @@ template <typename Heap>
 void SampleAsAsked(Heap& heap, std::uint8_t mode) {
   if ((mode & 0x02) == 0) return;
   if ((mode & 0x04) != 0) heap.sampler().EnableProfile();
+  // Unpaced: pacing reads the clock, and a run must repeat exactly.
   heap.sampler().Configure(std::size_t{1024} << ((mode >> 3) & 7),
-                           1 + ((mode >> 6) & 3));
+                           1 + ((mode >> 6) & 3), /*pacing_share=*/0);
 }
 
 void FuzzOne(FuzzInput& in) {

@@ -153,6 +153,8 @@ DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
        "a file path, shorter than 1019 bytes", [&](const char* path) {
          std::memcpy(options.heap_profile_path, path, std::strlen(path) + 1);
        });
+  read("RUSTY_MALLOC_SAMPLE_PACING", ParseCount, "a count, 0 for unpaced",
+       [&](std::uint32_t share) { options.pacing_share = share; });
   return options;
 }
 

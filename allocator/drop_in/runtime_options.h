@@ -12,6 +12,7 @@
 
 #include "allocator/common/tunables.h"
 #include "allocator/guarded/guarded_pool.h"
+#include "allocator/sampling/sampler.h"
 
 namespace rusty_malloc {
 
@@ -26,10 +27,12 @@ inline constexpr std::size_t kMaxProfilePath = 1024;
 // What the environment sets beyond Tunables.
 struct DropInOptions {
   StatsFormat stats_at_exit = StatsFormat::kNone;
-  // The sampler: a sample every sample_bytes allocated on average, one in
-  // guarded_every of them guarded (0: none, and no sampling) in a pool of
-  // guarded_slots slots placed as guarded_placement says.
+  // The sampler: a sample every sample_bytes allocated on average, paced to
+  // 1/pacing_share of a thread's time (0: unpaced), one in guarded_every of
+  // them guarded (0: none, and no sampling) in a pool of guarded_slots slots
+  // placed as guarded_placement says.
   std::size_t sample_bytes = std::size_t{2} << 20;
+  std::uint32_t pacing_share = Sampler::kDefaultPacingShare;
   std::uint32_t guarded_every = 0;
   std::uint32_t guarded_slots = 64;
   GuardedPlacement guarded_placement = GuardedPlacement::kAlternate;

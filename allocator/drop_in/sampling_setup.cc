@@ -66,7 +66,8 @@ void StartSampling(Heap& heap, const DropInOptions& options) {
       }
     }
     if (guarded_every != 0 || profile) {
-      sampler.Configure(options.sample_bytes, guarded_every);
+      sampler.Configure(options.sample_bytes, guarded_every,
+                        options.pacing_share);
     }
   }
 }

@@ -65,6 +65,18 @@ class DefaultMediumHeap {
     bool zeroed;
     return Allocate(size, align, &zeroed);
   }
+  // A block on pages of its own (a mapping; the contiguous heap only when
+  // the OS refuses one), for a sampled allocation of any size: freed, its
+  // pages are kept a while or go back to the OS like a large block's, rather
+  // than stay in the contiguous heap, whose free memory a program of small
+  // sizes would never reuse.
+  [[nodiscard]] void* AllocateOnOwnPages(std::size_t size, std::size_t align) {
+    bool zeroed;
+    if (align <= LargeHeap::kOsPage) {
+      if (void* block = large_.Allocate(size, &zeroed)) return block;
+    }
+    return Allocate(size, align, &zeroed);
+  }
   // Allocate with every byte zero, writing only memory that may be dirty.
   [[nodiscard]] void* AllocateZeroed(std::size_t size,
                                      std::size_t align = kGranule) {

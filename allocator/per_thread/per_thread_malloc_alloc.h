@@ -38,22 +38,34 @@ template <ChunkSource S, MediumHeap M>
 void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
                                               std::size_t size,
                                               std::size_t align) {
-  bool sampled = false;
-  void* block =
-      heap->AllocateSlowSampling(cls, sampler_.mean_bytes(), &sampled);
-  if (ABSL_PREDICT_TRUE(!sampled)) return block;
+  const std::size_t mean = sampler_.mean_bytes();
+  std::size_t interval = 0;
+  void* block = heap->AllocateSlowSampling(cls, mean, &interval);
+  if (ABSL_PREDICT_TRUE(interval == 0)) return block;
+  const std::int64_t start = NowNs();
   // A sampled allocation: guarded when its turn comes; else, when it is to
   // be profiled, from the medium heap, whose free path can forget it (a
   // chunk's cannot: free's fast path must stay as it is); else as usual.
   // At malloc's alignment at least: a block against the guard page after
   // it then ends up to 15 bytes short of it, where an overflow goes unseen.
   void* sample = sampler_.AllocateGuarded(size, std::max(align, kGranule));
+  const bool guarded = sample != nullptr;
   if (sample == nullptr && sampler_.profiling()) {
-    sample = medium_.Allocate(size, align);
+    if constexpr (requires { medium_.AllocateOnOwnPages(size, align); }) {
+      sample = medium_.AllocateOnOwnPages(size, align);
+    } else {
+      sample = medium_.Allocate(size, align);
+    }
   }
-  if (sample == nullptr) return heap->Allocate(cls);
-  if (sampler_.profiling()) sampler_.Record(sample, ClassSize(cls));
-  return sample;
+  if (sample != nullptr && sampler_.profiling()) {
+    sampler_.Record(sample, ClassSize(cls), interval);
+  }
+  // A guarded block's free costs about what its allocation did (a stack and
+  // a protection change), on whichever thread frees it: charged here too.
+  const std::int64_t end = NowNs();
+  heap->PaceSampling(end, (end - start) << (guarded ? 1 : 0),
+                     sampler_.pacing_share(), mean);
+  return sample != nullptr ? sample : heap->Allocate(cls);
 }
 
 template <ChunkSource S, MediumHeap M>

@@ -13,6 +13,14 @@ namespace rusty_malloc {
 // is sampled with probability 1 - exp(-s / mean) whatever came before it,
 // and an estimate scaled by the inverse of that is unbiased. One per thread
 // heap; no lock, no allocation.
+//
+// Paced: once a thread has spent kBurstNs on samples, each interval is
+// the mean asked doubled as many times as it takes for sampling to cost at
+// most 1/share of the thread's time, from moving averages of what a sample
+// costs and of how long an interval of the mean asked lasts. A thread
+// allocating gigabytes a second is then sampled less often rather than
+// slowed down, and estimates stay unbiased: each sample is weighed by the
+// interval it ended, which only the past decided.
 class SampleCountdown {
  public:
   // `seed` distinguishes heaps; any value, zero included, works.
@@ -20,15 +28,60 @@ class SampleCountdown {
       : state_(seed * 0x9e3779b97f4a7c15u + 0x2545f4914f6cdd1du) {}
 
   // Bytes left before the sample; <= 0: the allocation that brought it
-  // there is the sampled one.
+  // there is the sampled one, and Restart is due (0 at first).
   std::int64_t left() const { return left_; }
   // Counts `bytes` handed out; true when they reach the sample point.
   bool Take(std::int64_t bytes) { return (left_ -= bytes) <= 0; }
-  // Starts the next interval, of mean `mean_bytes` (> 0).
-  void Restart(std::size_t mean_bytes) { left_ = Draw(mean_bytes); }
-  // Whether Restart has run since construction.
-  bool started() const { return started_; }
-  void set_started() { started_ = true; }
+  // Starts the next interval: of mean `mean_bytes` (> 0) as paced.
+  void Restart(std::size_t mean_bytes) {
+    drawn_stretch_ = stretch_;
+    drawn_from_ = Interval(mean_bytes);
+    left_ = Draw(drawn_from_);
+  }
+  // The mean of the interval under way: the one a sample at its end is
+  // weighed by.
+  [[nodiscard]] std::size_t drawn_from() const { return drawn_from_; }
+  // The mean interval Restart draws from now, `mean_bytes` paced.
+  [[nodiscard]] std::size_t Interval(std::size_t mean_bytes) const {
+    return mean_bytes > (kMaxInterval >> stretch_) ? kMaxInterval
+                                                   : mean_bytes << stretch_;
+  }
+  // Charges the sample that ended the interval under way, at `now_ns`
+  // after `cost_ns` of work, with sampling allowed 1/`share` of the time
+  // (0: unpaced). Then Restart.
+  void Pace(std::int64_t now_ns, std::int64_t cost_ns, std::uint32_t share) {
+    if (share == 0) {
+      stretch_ = 0;
+      return;
+    }
+    if (last_ns_ >= 0) {
+      // How long an interval of the mean asked took; a gap after a long
+      // idle spell counts as at most 16 times the average, so that it does
+      // not unpace the next few dozen samples.
+      double gap = static_cast<double>(now_ns - last_ns_) /
+                   static_cast<double>(std::uint64_t{1} << drawn_stretch_);
+      if (gap_ns_ > 0 && gap > 16 * gap_ns_) gap = 16 * gap_ns_;
+      gap_ns_ = gap_ns_ == 0 ? gap : gap_ns_ + (gap - gap_ns_) / 16;
+    }
+    const auto cost = static_cast<double>(cost_ns);
+    cost_ns_ = cost_ns_ == 0 ? cost : cost_ns_ + (cost - cost_ns_) / 16;
+    last_ns_ = now_ns;
+    allowance_ns_ -= cost_ns;
+    if (allowance_ns_ > 0 || gap_ns_ <= 0) {
+      stretch_ = 0;
+      return;
+    }
+    // The least doubling with cost * share <= gap * 2^stretch.
+    const double need = cost_ns_ * share / gap_ns_;
+    int stretch = 0;
+    while (stretch < kMaxStretch &&
+           static_cast<double>(std::uint64_t{1} << stretch) < need) {
+      ++stretch;
+    }
+    stretch_ = stretch;
+  }
+  // How many times the interval has been doubled by pacing.
+  [[nodiscard]] int stretch() const { return stretch_; }
 
   // One draw: at least 1 byte, at most 40 times the mean (a cap that a
   // draw passes once in e^40).
@@ -61,9 +114,24 @@ class SampleCountdown {
     return e * 0.6931471805599453 + 2 * series;
   }
 
+  // The sampling a thread heap may do before pacing starts: a few hundred
+  // samples, more than a short program or a test takes.
+  static constexpr std::int64_t kBurstNs = 1'000'000;
+  // 2 MiB doubled 16 times: 128 GiB, a sample every few seconds at the
+  // fastest rate a thread allocates.
+  static constexpr int kMaxStretch = 16;
+  // Far below where 40 times it overflows a std::int64_t.
+  static constexpr std::size_t kMaxInterval = std::size_t{1} << 50;
+
   std::uint64_t state_;
   std::int64_t left_ = 0;
-  bool started_ = false;
+  std::size_t drawn_from_ = 0;
+  std::int64_t allowance_ns_ = kBurstNs;  // Left before pacing starts.
+  std::int64_t last_ns_ = -1;  // The last sample's end; -1: none yet.
+  double gap_ns_ = 0;          // Moving average; 0: none yet.
+  double cost_ns_ = 0;         // Moving average; 0: none yet.
+  int stretch_ = 0;
+  int drawn_stretch_ = 0;  // The interval under way's.
 };
 
 }  // namespace rusty_malloc

@@ -50,16 +50,20 @@ class ThreadHeap {
   // Allocate's slow path: TryAllocateFast found no block ready.
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSlow(int cls)
       ABSL_LOCKS_EXCLUDED(pages_lock_);
-  // Allocate's slow path with the sampler on, a sample every `mean_bytes`
-  // on average (0: off, AllocateSlow alone): a block, or nullptr with
-  // `*sampled` set when this allocation is the one sampled, which the caller
-  // serves elsewhere. Counts the bytes it hands the fast path (the block, and
-  // the free list left at the front), cutting that list short at the sample
-  // point, so the fast paths cost nothing more; blocks freed and reused on this
-  // thread before its list runs out go uncounted.
+  // Allocate's slow path with the sampler on (mean_bytes 0: AllocateSlow):
+  // a block, or nullptr with `*sample_interval` set (the mean the sample was
+  // drawn from) when this allocation is the sampled one, which the caller
+  // serves elsewhere, then calls PaceSampling. Counts the bytes it hands the
+  // fast path (the block and the front free list, cut short at the sample
+  // point), so the fast paths cost nothing more; blocks freed and reused on
+  // this thread before the list runs out go uncounted.
   [[nodiscard]] void* AllocateSlowSampling(int cls, std::size_t mean_bytes,
-                                           bool* sampled)
+                                           std::size_t* sample_interval)
       ABSL_LOCKS_EXCLUDED(pages_lock_);
+  // Charges a sample to the pacing (SampleCountdown::Pace), then starts the
+  // next interval as it decided. Owner only.
+  void PaceSampling(std::int64_t now_ns, std::int64_t cost_ns,
+                    std::uint32_t share, std::size_t mean_bytes);
   // Allocate's fast path alone: a pop from the front page's free list, no
   // lock, no atomic operation; nullptr (and nothing done) when it takes
   // more than that.
@@ -209,9 +213,7 @@ class ThreadHeap {
   // Pops the first block of `page`, which has one, with its link checked.
   void* PopChecked(PageInfo* page);
   ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_NORETURN static void ReportDoubleFree(
-      void* block) {
-    ReportMisuse("double free, or use of a freed block", block);
-  }
+      void* block);
   // FreeLocal's rarer cases (the definitions say what they do and why).
   ABSL_ATTRIBUTE_NOINLINE void PageRefilled(PageInfo* page) noexcept
       ABSL_LOCKS_EXCLUDED(pages_lock_);
@@ -280,10 +282,8 @@ class ThreadHeap {
   void (*reclaim_others_)(void*) = nullptr;
   // The free list held back from a front page at the sample point, put back
   // before anything moves pages (mutable: Verify puts it back too).
-  struct HeldBack {
-    PageInfo* page = nullptr;
-    void* head = nullptr;
-  } mutable held_;
+  mutable PageInfo* held_page_ = nullptr;
+  mutable void* held_head_ = nullptr;
   // Seeded by the address too (ASLR): by tag_ alone, every run samples alike.
   SampleCountdown countdown_{tag_ ^ reinterpret_cast<std::uintptr_t>(this)};
   void PutBackHeld() const;

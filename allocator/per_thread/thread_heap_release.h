@@ -16,6 +16,11 @@
 
 namespace rusty_malloc {
 
+template <ChunkSource S>
+void ThreadHeap<S>::ReportDoubleFree(void* block) {
+  ReportMisuse("double free, or use of a freed block", block);
+}
+
 // At most once per kMinHousekeepingIntervalNs: a purge walks every page, and
 // with a delay of 0 every new page after an emptied one would otherwise walk
 // the whole heap (a 512 MiB heap took 2.5 times as long).

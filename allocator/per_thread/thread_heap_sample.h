@@ -13,17 +13,14 @@ namespace rusty_malloc {
 
 template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
-                                          bool* sampled) {
+                                          std::size_t* sample_interval) {
   if (mean_bytes == 0) return AllocateSlow(cls);
   PutBackHeld();
-  if (!countdown_.started()) {
-    countdown_.set_started();
-    countdown_.Restart(mean_bytes);
-  }
+  // At first, and after a sample that PaceSampling did not restart.
+  if (countdown_.left() <= 0) countdown_.Restart(mean_bytes);
   const auto size = static_cast<std::int64_t>(ClassSize(cls));
   if (countdown_.Take(size)) {
-    countdown_.Restart(mean_bytes);
-    *sampled = true;
+    *sample_interval = countdown_.drawn_from();
     return nullptr;
   }
   void* const block = AllocateSlow(cls);
@@ -56,10 +53,18 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
     last = per_thread_internal::NextOf(last, key_);
   }
   if (void* rest = per_thread_internal::NextOf(last, key_)) {
-    held_ = {page, rest};
+    held_page_ = page;
+    held_head_ = rest;
     per_thread_internal::SetNext(last, nullptr, key_);
   }
   return block;
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::PaceSampling(std::int64_t now_ns, std::int64_t cost_ns,
+                                 std::uint32_t share, std::size_t mean_bytes) {
+  countdown_.Pace(now_ns, cost_ns, share);
+  countdown_.Restart(mean_bytes);
 }
 
 // Blocks freed on this thread since the cut went to the front of the list;
@@ -67,16 +72,17 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
 // no lock.
 template <ChunkSource S>
 void ThreadHeap<S>::PutBackHeld() const {
-  if (ABSL_PREDICT_TRUE(held_.page == nullptr)) return;
-  PageInfo* const page = held_.page;
+  if (ABSL_PREDICT_TRUE(held_page_ == nullptr)) return;
+  PageInfo* const page = held_page_;
   if (page->free == nullptr) {
-    page->free = held_.head;
+    page->free = held_head_;
   } else {
     void* tail = page->free;
     while (void* next = per_thread_internal::NextOf(tail, key_)) tail = next;
-    per_thread_internal::SetNext(tail, held_.head, key_);
+    per_thread_internal::SetNext(tail, held_head_, key_);
   }
-  held_ = {};
+  held_page_ = nullptr;
+  held_head_ = nullptr;
 }
 
 }  // namespace rusty_malloc

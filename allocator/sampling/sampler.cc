@@ -13,10 +13,12 @@ constexpr int kAllocatorFrames = 3;
 
 }  // namespace
 
-void Sampler::Record(void* block, std::size_t bytes) {
+void Sampler::Record(void* block, std::size_t bytes,
+                     std::size_t interval_bytes) {
   std::uintptr_t pcs[StackTable::kMaxFrames];
   const int depth = CaptureStack(pcs, StackTable::kMaxFrames, kAllocatorFrames);
-  profile_.Record(block, bytes, static_cast<double>(mean_bytes()), pcs, depth);
+  profile_.Record(block, bytes, static_cast<double>(interval_bytes), pcs,
+                  depth);
 }
 
 }  // namespace rusty_malloc

@@ -28,8 +28,9 @@ constexpr const char* kNames[] = {"RUSTY_MALLOC_PURGE_DELAY_MS",
                                   "RUSTY_MALLOC_GUARDED_SAMPLE_RATE",
                                   "RUSTY_MALLOC_GUARDED_SLOTS",
                                   "RUSTY_MALLOC_GUARDED_PLACEMENT",
-                                  "RUSTY_MALLOC_HEAP_PROFILE"};
-constexpr int kOptions = 10;
+                                  "RUSTY_MALLOC_HEAP_PROFILE",
+                                  "RUSTY_MALLOC_SAMPLE_PACING"};
+constexpr int kOptions = 11;
 
 // A value for an option: bytes from the input up to a NUL (or its end),
 // or now and then a word the parsers know, so that every branch is near.
@@ -184,12 +185,13 @@ void Options(FuzzInput& in) {
           break;
         case 6:
         case 7:
+        case 10:
           valid = ExpectedCount(*value).has_value();
           break;
         case 8:
           valid = ExpectedPlacement(*value).has_value();
           break;
-        default:
+        case 9:
           valid = ExpectedProfilePath(*value).has_value();
           break;
       }
@@ -220,7 +222,9 @@ void Options(FuzzInput& in) {
       options.guarded_placement !=
           use(8, ExpectedPlacement, GuardedPlacement::kAlternate) ||
       std::string_view(options.heap_profile_path) !=
-          use(9, ExpectedProfilePath, std::string_view())) {
+          use(9, ExpectedProfilePath, std::string_view()) ||
+      options.pacing_share !=
+          use(10, ExpectedCount, DropInOptions().pacing_share)) {
     Require("ReadOptions' settings are not the environment's");
   }
 }
