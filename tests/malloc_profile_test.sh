@@ -5,8 +5,9 @@
 # sample every 64 KiB on average. google-pprof --text must name each site
 # with its in-use bytes within the tolerance of the truth: in the profile
 # the program writes itself (rusty_malloc_dump_heap_profile), in the one
-# written at exit after site B's blocks were freed (B gone), and in the
-# peak profile written beside it (all three).
+# its SIGUSR2 makes the drop-in write (RUSTY_MALLOC_HEAP_PROFILE_SIGNAL,
+# PATH.0001), in the one written at exit after site B's blocks were freed
+# (B gone), and in the peak profile written beside it (all three).
 #
 # A site of n blocks of s bytes, each sampled with probability
 # p = 1 - exp(-s / 64 KiB), is estimated within a relative standard error
@@ -68,6 +69,7 @@ run() {
   local out="${tmp}/${how}"
   rm -f "${out}".*
   if ! env RUSTY_MALLOC_SAMPLE_BYTES=64K RUSTY_MALLOC_SAMPLE_PACING=0 \
+    RUSTY_MALLOC_HEAP_PROFILE_SIGNAL="$(kill -l USR2)" \
     RUSTY_MALLOC_HEAP_PROFILE="${out}.exit.heap" "$@" \
     "${program}" "${out}.dump.heap"; then
     echo "FAIL ${how}: ${program} failed"
@@ -77,6 +79,9 @@ run() {
   check "${program}" "${out}.dump.heap" ProfileSiteA 40
   check "${program}" "${out}.dump.heap" ProfileSiteB 20
   check "${program}" "${out}.dump.heap" ProfileSiteC 10
+  check "${program}" "${out}.exit.heap.0001" ProfileSiteA 40
+  check "${program}" "${out}.exit.heap.0001" ProfileSiteB 20
+  check "${program}" "${out}.exit.heap.0001" ProfileSiteC 10
   check "${program}" "${out}.exit.heap" ProfileSiteA 40
   check "${program}" "${out}.exit.heap" ProfileSiteB 0
   check "${program}" "${out}.exit.heap" ProfileSiteC 10

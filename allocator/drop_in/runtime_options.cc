@@ -155,6 +155,9 @@ DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
        });
   read("RUSTY_MALLOC_SAMPLE_PACING", ParseCount, "a count, 0 for unpaced",
        [&](std::uint32_t share) { options.pacing_share = share; });
+  read("RUSTY_MALLOC_HEAP_PROFILE_SIGNAL", ParseCount,
+       "a signal number, 0 for none",
+       [&](std::uint32_t signal) { options.heap_profile_signal = signal; });
   return options;
 }
 

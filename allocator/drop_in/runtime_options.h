@@ -39,6 +39,9 @@ struct DropInOptions {
   // Where the heap profile goes at exit (and PATH.peak, the heap at its
   // largest); empty: no profiling.
   char heap_profile_path[kMaxProfilePath] = {};
+  // A signal that writes the live profile to PATH.0001, PATH.0002, ... (0:
+  // none).
+  std::uint32_t heap_profile_signal = 0;
 };
 
 // RUSTY_MALLOC_PURGE_DELAY_MS: milliseconds, or -1 for never (malloc_trim

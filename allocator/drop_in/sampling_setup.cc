@@ -4,6 +4,12 @@
 // enabled and written at exit, then sampling started. Before this, and for
 // the locked and break variants, which have no sampler, nothing is sampled.
 
+#include <sched.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -41,6 +47,56 @@ void DumpProfileAtExit() {
   }
 }
 
+// The signal's dumps: PATH.0001 and on, written by the handler itself
+// when no thread holds the profile's lock. A thread that does (the one the
+// signal interrupted, say) is inside a sample's few microseconds of
+// bookkeeping, so the handler tries for a while before it gives up and
+// says so.
+template <typename Heap>
+void DumpProfileOnSignal(int) {
+  const int saved_errno = errno;
+  static std::atomic<unsigned> dumps{0};
+  const unsigned n = dumps.fetch_add(1, std::memory_order_relaxed) + 1;
+  char path[kMaxProfilePath + 16];
+  const char* base = TheDropInOptions().heap_profile_path;
+  std::size_t at = 0;
+  while (base[at] != '\0') {
+    path[at] = base[at];
+    ++at;
+  }
+  path[at++] = '.';
+  for (unsigned digit = 1000; digit > 0; digit /= 10) {
+    path[at++] = static_cast<char>('0' + (n / digit) % 10);
+  }
+  path[at] = '\0';
+  IdleWrite result = IdleWrite::kBusy;
+  for (int attempt = 0; attempt < 1000 && result == IdleWrite::kBusy;
+       ++attempt) {
+    result = WriteHeapProfileToPathIfIdle(
+        path, static_cast<Heap&>(TheGlobalHeap()).sampler().profile(),
+        ProfileView::kLive);
+    if (result == IdleWrite::kBusy) sched_yield();
+  }
+  if (result != IdleWrite::kWritten) {
+    LogLine(result == IdleWrite::kBusy
+                ? "heap profile %.512s not written: the profile stayed busy"
+                : "cannot write the heap profile to %.512s",
+            path);
+  }
+  errno = saved_errno;
+}
+
+template <typename Heap>
+void CatchDumpSignal(int signal) {
+  struct sigaction action = {};
+  action.sa_handler = DumpProfileOnSignal<Heap>;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(signal, &action, nullptr) != 0) {
+    LogLine("cannot catch signal %d to write the heap profile", signal);
+  }
+}
+
 template <typename Heap>
 void StartSampling(Heap& heap, const DropInOptions& options) {
   if constexpr (requires { heap.sampler(); }) {
@@ -63,6 +119,9 @@ void StartSampling(Heap& heap, const DropInOptions& options) {
       sampler.EnableProfile();
       if (std::atexit(DumpProfileAtExit<Heap>) != 0) {
         LogLine("the heap profile will not be written: atexit failed");
+      }
+      if (options.heap_profile_signal != 0) {
+        CatchDumpSignal<Heap>(static_cast<int>(options.heap_profile_signal));
       }
     }
     if (guarded_every != 0 || profile) {

@@ -163,10 +163,10 @@ void WriteStacks(Output& out, const StackTable& stacks, ProfileView view) {
 
 }  // namespace
 
-bool WriteHeapProfile(int fd, const HeapProfile& profile, ProfileView view) {
-  Output out(fd);
-  profile.Visit(
-      [&](const StackTable& stacks) { WriteStacks(out, stacks, view); });
+namespace {
+
+// The maps, after the stacks Output holds.
+bool FinishWithMaps(Output& out) {
   out.Text("\nMAPPED_LIBRARIES:\n");
   const int maps = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (maps < 0) {
@@ -180,16 +180,47 @@ bool WriteHeapProfile(int fd, const HeapProfile& profile, ProfileView view) {
   return out.Flush();
 }
 
-bool WriteHeapProfileToPath(const char* path, const HeapProfile& profile,
-                            ProfileView view) {
+// Opens `path` for write(fd) and closes it: false if any step failed.
+template <typename Write>
+bool WriteToPath(const char* path, Write write) {
   const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
-  const bool written = WriteHeapProfile(fd, profile, view);
+  const bool written = write(fd);
   const int saved = errno;
   // A failed close can be a failed write (NFS reports them there).
   if (close(fd) != 0 && written) return false;
   errno = saved;
   return written;
+}
+
+}  // namespace
+
+bool WriteHeapProfile(int fd, const HeapProfile& profile, ProfileView view) {
+  Output out(fd);
+  profile.Visit(
+      [&](const StackTable& stacks) { WriteStacks(out, stacks, view); });
+  return FinishWithMaps(out);
+}
+
+bool WriteHeapProfileToPath(const char* path, const HeapProfile& profile,
+                            ProfileView view) {
+  return WriteToPath(
+      path, [&](int fd) { return WriteHeapProfile(fd, profile, view); });
+}
+
+IdleWrite WriteHeapProfileToPathIfIdle(const char* path,
+                                       const HeapProfile& profile,
+                                       ProfileView view) {
+  bool written = false;
+  const bool idle = profile.TryVisit([&](const StackTable& stacks) {
+    written = WriteToPath(path, [&](int fd) {
+      Output out(fd);
+      WriteStacks(out, stacks, view);
+      return FinishWithMaps(out);
+    });
+  });
+  if (!idle) return IdleWrite::kBusy;
+  return written ? IdleWrite::kWritten : IdleWrite::kFailed;
 }
 
 }  // namespace rusty_malloc

@@ -25,8 +25,8 @@
 // a small buffer on the stack. The stacks are written under the profile's
 // lock (HeapProfile::Visit), so that the header's sums are those of the
 // lines: sampled allocations and frees on other threads wait for it. A
-// signal handler must not write a profile (the interrupted thread may hold
-// the lock); a dump is made from an ordinary thread.
+// signal handler may write one only with WriteHeapProfileToPathIfIdle (the
+// interrupted thread may hold the lock).
 
 namespace rusty_malloc {
 
@@ -43,6 +43,14 @@ bool WriteHeapProfile(int fd, const HeapProfile& profile, ProfileView view);
 // truncated): false (errno set) if it cannot be opened or written.
 bool WriteHeapProfileToPath(const char* path, const HeapProfile& profile,
                             ProfileView view);
+
+enum class IdleWrite { kWritten, kBusy, kFailed };
+// WriteHeapProfileToPath if no thread holds the profile's lock, else
+// kBusy with nothing opened; async-signal-safe (open, read, write, close).
+// The whole file is written under the lock.
+IdleWrite WriteHeapProfileToPathIfIdle(const char* path,
+                                       const HeapProfile& profile,
+                                       ProfileView view);
 
 }  // namespace rusty_malloc
 

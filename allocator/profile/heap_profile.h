@@ -74,6 +74,15 @@ class HeapProfile {
     SpinLockHolder hold(&lock_);
     fn(static_cast<const StackTable&>(stacks_));
   }
+  // Visit if no thread holds the lock, else false with fn not called: for
+  // a signal handler, whose interrupted thread may hold it.
+  template <typename Fn>
+  bool TryVisit(Fn&& fn) const ABSL_LOCKS_EXCLUDED(lock_) {
+    if (!lock_.TryLock()) return false;
+    fn(static_cast<const StackTable&>(stacks_));
+    lock_.Unlock();
+    return true;
+  }
 
  private:
   // Subtracts a removed block's sample from its stack and the totals.

@@ -29,8 +29,9 @@ constexpr const char* kNames[] = {"RUSTY_MALLOC_PURGE_DELAY_MS",
                                   "RUSTY_MALLOC_GUARDED_SLOTS",
                                   "RUSTY_MALLOC_GUARDED_PLACEMENT",
                                   "RUSTY_MALLOC_HEAP_PROFILE",
-                                  "RUSTY_MALLOC_SAMPLE_PACING"};
-constexpr int kOptions = 11;
+                                  "RUSTY_MALLOC_SAMPLE_PACING",
+                                  "RUSTY_MALLOC_HEAP_PROFILE_SIGNAL"};
+constexpr int kOptions = 12;
 
 // A value for an option: bytes from the input up to a NUL (or its end),
 // or now and then a word the parsers know, so that every branch is near.
@@ -186,6 +187,7 @@ void Options(FuzzInput& in) {
         case 6:
         case 7:
         case 10:
+        case 11:
           valid = ExpectedCount(*value).has_value();
           break;
         case 8:
@@ -224,7 +226,8 @@ void Options(FuzzInput& in) {
       std::string_view(options.heap_profile_path) !=
           use(9, ExpectedProfilePath, std::string_view()) ||
       options.pacing_share !=
-          use(10, ExpectedCount, DropInOptions().pacing_share)) {
+          use(10, ExpectedCount, DropInOptions().pacing_share) ||
+      options.heap_profile_signal != use(11, ExpectedCount, std::uint32_t{0})) {
     Require("ReadOptions' settings are not the environment's");
   }
 }

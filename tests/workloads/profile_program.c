@@ -3,8 +3,11 @@
 // profile (rusty_malloc_dump_heap_profile, PATH given as argv[1]) and
 // frees site B's blocks, and the profile written at exit
 // (RUSTY_MALLOC_HEAP_PROFILE) must show B gone and its .peak file all three.
+// With RUSTY_MALLOC_HEAP_PROFILE_SIGNAL set, it also raises that signal
+// after the dump, whose handler writes the same profile to PATH.0001.
 // malloc_profile_test.sh reads both with google-pprof.
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +55,11 @@ int main(int argc, char** argv) {
   ProfileSiteC(c, 10 * kMiB);
   if (rusty_malloc_dump_heap_profile(argv[1]) != 0) {
     fprintf(stderr, "rusty_malloc_dump_heap_profile(%s) failed\n", argv[1]);
+    return 1;
+  }
+  const char* signal = getenv("RUSTY_MALLOC_HEAP_PROFILE_SIGNAL");
+  if (signal != NULL && raise(atoi(signal)) != 0) {
+    fprintf(stderr, "raise(%s) failed\n", signal);
     return 1;
   }
   for (size_t i = 0; i < 20 * kMiB / 1024; ++i) free(b[i]);
