@@ -202,5 +202,35 @@ TEST(GperftoolsWriterTest, FailuresAreReported) {
   close(fd);
 }
 
+// For a signal handler: nothing opened while the profile is in use (here
+// by this very thread, as when the signal interrupts a sample's
+// bookkeeping), the same file as WriteHeapProfileToPath once it is not.
+TEST(GperftoolsWriterTest, IfIdleWritesOnlyWhenNoThreadHoldsTheProfile) {
+  HeapProfile profile;
+  const std::uintptr_t pcs[] = {0x1234, 0x5678};
+  int block;
+  profile.Record(&block, 100, 1000.0, pcs, 2);
+  const std::string path =
+      std::string(std::getenv("TEST_TMPDIR")) + "/if_idle.heap";
+  unlink(path.c_str());
+  IdleWrite busy = IdleWrite::kWritten;
+  profile.Visit([&](const StackTable&) {
+    busy =
+        WriteHeapProfileToPathIfIdle(path.c_str(), profile, ProfileView::kLive);
+  });
+  EXPECT_EQ(busy, IdleWrite::kBusy);
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+  EXPECT_EQ(
+      WriteHeapProfileToPathIfIdle(path.c_str(), profile, ProfileView::kLive),
+      IdleWrite::kWritten);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), Written(profile, ProfileView::kLive));
+  EXPECT_EQ(WriteHeapProfileToPathIfIdle("/nonexistent/dir/profile.heap",
+                                         profile, ProfileView::kLive),
+            IdleWrite::kFailed);
+}
+
 }  // namespace
 }  // namespace rusty_malloc
