@@ -18,11 +18,17 @@ OURS = "rusty_per_thread"
 # The per-thread drop-in with the sampler on at its default rate, every
 # sample guarded and profiled.
 SAMPLED = "rusty_sampled"
+# rusty_per_thread again, in the same alternation: how far two sets of
+# runs of one build differ here.
+CONTROL = "rusty_control"
 ORDER = ["glibc", "rusty_locked", OURS, SAMPLED] + PEERS
 # The sampling targets: throughput within 2% of sampling off, and under
 # 1 MiB more peak resident memory, on every workload and thread count.
 SAMPLED_TIME = 0.98
 SAMPLED_RSS_KIB = 1024
+# The same 2%, as the sampler measures its own cost: the CPU time its
+# samples took (allocation and free) against the process's.
+SAMPLED_CPU_SHARE = 0.02
 # The target: after a workload frees everything, resident memory is
 # back within 10% of before it started, within the purge delay.
 RESIDENT_TARGET = 1.10
@@ -130,22 +136,24 @@ def load(out):
                 key = (row["workload"], int(row["threads"]))
                 failures.setdefault(key, {})[row["allocator"]] = (
                     int(row["failed_runs"]), int(row["runs"]))
-    # (workload, threads) -> allocator -> (ops/s, least peak RSS KiB): the
-    # sampling on/off runs, alternated. Older suites had none: their main
-    # rows stand in.
+    # (workload, threads) -> allocator -> (ops/s, least peak RSS KiB,
+    # largest sampler CPU share or None): the sampling on/off runs,
+    # alternated. Older suites had none: their main rows stand in.
     sampling = defaultdict(dict)
     path = os.path.join(out, "sampling.csv")
     if os.path.exists(path):
         with open(path) as f:
             for row in csv.DictReader(f):
                 key = (row["workload"], int(row["threads"]))
+                share = row.get("most_sampler_cpu_share") or None
                 sampling[key][row["allocator"]] = (
-                    float(row["ops_per_s"]), int(row["least_peak_rss_kib"]))
+                    float(row["ops_per_s"]), int(row["least_peak_rss_kib"]),
+                    float(share) if share else None)
     else:
         for key, v in rate.items():
             for a in (OURS, SAMPLED):
                 if a in v:
-                    sampling[key][a] = (v[a], rss[key][a])
+                    sampling[key][a] = (v[a], rss[key][a], None)
     return rate, rss, resident, instructions, failures, sampling
 
 
@@ -277,7 +285,9 @@ def targets(rate, rss, resident, instructions, failures, sampling):
     lines = ["### Targets\n", "| target | figures | verdict |", "|---|---|---|"]
 
     def row(name, figures, met):
-        lines.append(f"| {name} | {figures} | {'met' if met else '**not met**'} |")
+        """met None: a figure for scale, not a target."""
+        verdict = "-" if met is None else "met" if met else "**not met**"
+        lines.append(f"| {name} | {figures} | {verdict} |")
 
     def where(k):
         return f"{k[0]}, {k[1]} threads"
@@ -438,6 +448,25 @@ def targets(rate, rss, resident, instructions, failures, sampling):
             f"worst {r:.3f}x ({where(k)}); short on "
             f"{sum(x < SAMPLED_TIME for x, _ in ratios)} of {len(ratios)}",
             r >= SAMPLED_TIME)
+        controls = [(sampling[k][CONTROL][0] / sampling[k][OURS][0], k)
+                    for k in sampled if CONTROL in sampling[k]]
+        if controls:
+            lo, klo = min(controls)
+            hi, khi = max(controls)
+            row("for scale: sampling off against itself (rusty_control), the "
+                "same alternation", f"{lo:.3f}x ({where(klo)}) to {hi:.3f}x "
+                f"({where(khi)}); beyond 2% on "
+                f"{sum(abs(x - 1) > 1 - SAMPLED_TIME for x, _ in controls)} "
+                f"of {len(controls)}", None)
+        shares = [(sampling[k][SAMPLED][2], k) for k in sampled
+                  if sampling[k][SAMPLED][2] is not None]
+        if shares:
+            sh, k = max(shares)
+            row(f"the sampler's own CPU time under {100 * SAMPLED_CPU_SHARE:.0f}% "
+                "of the process's on every workload and thread count (measured "
+                "in-process, worst run)", f"worst {100 * sh:.2f}% ({where(k)}); "
+                f"over on {sum(x >= SAMPLED_CPU_SHARE for x, _ in shares)} of "
+                f"{len(shares)}", sh < SAMPLED_CPU_SHARE)
         added = [(sampling[k][SAMPLED][1] - sampling[k][OURS][1], k)
                  for k in sampled]
         d, k = max(added)
@@ -459,17 +488,28 @@ def sampling_table(sampling):
     lines = ["## Sampling on against off", "",
              "The per-thread drop-in with the sampler at its defaults (a "
              "sample every 2 MiB on average, paced to 1/256 of a thread's "
-             "time; every sample guarded and profiled) against it off, in "
-             "alternate runs: the best rate of each and the least peak RSS "
-             "of any of its runs. alloc_bench's workloads run longer here "
-             "than in the tables below (BENCH_SAMPLING_SCALE times the "
-             "operations, 4 by default).", "",
-             "| workload | threads | off | on | on / off | peak RSS off, on (KiB) |",
-             "|---|---|---|---|---|---|"]
+             "CPU time; every sample guarded and profiled) against it off, "
+             "and against it off again (the control), in alternate runs: "
+             "the best rate of each and the least peak RSS of any of its "
+             "runs. The sampler's CPU share is what the sampled runs "
+             "reported at exit (RUSTY_MALLOC_STATS): the CPU time spent in "
+             "sampled allocations and in frees of guarded blocks, against "
+             "the process's CPU time, in the run where it was largest. "
+             "alloc_bench's workloads run longer here than in the tables "
+             "below (BENCH_SAMPLING_SCALE times the operations, 4 by "
+             "default).", "",
+             "| workload | threads | off | on | on / off | off again / off "
+             "| sampler's CPU share | peak RSS off, on (KiB) |",
+             "|---|---|---|---|---|---|---|---|"]
     for k in keys:
-        (off, rss_off), (on, rss_on) = sampling[k][OURS], sampling[k][SAMPLED]
+        off, rss_off, _ = sampling[k][OURS]
+        on, rss_on, share = sampling[k][SAMPLED]
+        control = (f"{sampling[k][CONTROL][0] / off:.3f}x"
+                   if CONTROL in sampling[k] else "-")
+        share = f"{100 * share:.2f}%" if share is not None else "-"
         lines.append(f"| {k[0]} | {k[1]} | {fmt(off)} | {fmt(on)} | "
-                     f"{on / off:.3f}x | {rss_off}, {rss_on} |")
+                     f"{on / off:.3f}x | {control} | {share} | "
+                     f"{rss_off}, {rss_on} |")
     lines.append("")
     return lines
 

@@ -135,6 +135,8 @@ timed() {
     echo "  $(head -n 1 "${timing}"): $*" >&2
     tail -n 5 "${output}.err" | sed 's/^/  | /' >&2
   fi
+  # The sampler's line (RUSTY_MALLOC_STATS=json), for run_once.
+  grep -h '^{"sampler"' "${output}.err" >&2 || true
   rm -f "${timing}" "${output}.err"
   return "${status}"
 }
@@ -242,36 +244,58 @@ sampling_repeats=${BENCH_SAMPLING_REPEATS:-5}
 
 # rusty_sampled is the per-thread drop-in with the sampler on at its
 # defaults (a sample every 2 MiB on average, paced to 1/256 of a thread's
-# time), every sample guarded and recorded in the heap profile, which is
-# written at exit into ${out}.
+# CPU time), every sample guarded and recorded in the heap profile, which
+# is written at exit into ${out}; it also reports what its samples cost
+# (RUSTY_MALLOC_STATS=json). rusty_control is rusty_per_thread again: the
+# sampling phase runs it too, so that the report shows how far two sets of
+# runs of one build differ on this machine.
 use_allocator() {
   if [[ $1 == rusty_sampled ]]; then
     export RUSTY_MALLOC_GUARDED_SAMPLE_RATE=1
     export RUSTY_MALLOC_HEAP_PROFILE="${out}/sampled.heap"
+    export RUSTY_MALLOC_STATS=json
   else
-    unset RUSTY_MALLOC_GUARDED_SAMPLE_RATE RUSTY_MALLOC_HEAP_PROFILE
+    unset RUSTY_MALLOC_GUARDED_SAMPLE_RATE RUSTY_MALLOC_HEAP_PROFILE RUSTY_MALLOC_STATS
   fi
 }
 
 echo "allocator,workload,threads,wall_s,ops_per_s,peak_rss_kib,resident_before_kib,resident_after_kib" >"${out}/results.csv"
 echo "allocator,workload,threads,failed_runs,runs" >"${out}/failures.csv"
-echo "allocator,workload,threads,ops_per_s,least_peak_rss_kib,runs" >"${out}/sampling.csv"
+echo "allocator,workload,threads,ops_per_s,least_peak_rss_kib,runs,most_sampler_cpu_share" >"${out}/sampling.csv"
 number='^[0-9]+([.][0-9]*)?$'
 
 # One workload's runs: best[NAME] is the fastest run's "RATE WALL RSS
 # THREADS BEFORE AFTER" (the resident figures from that same run),
 # least_rss[NAME] the least peak RSS of any run, failed[NAME] the runs that
-# failed or crashed, which are reported and left out.
-declare -A best least_rss failed
+# failed or crashed, which are reported and left out, and most_share[NAME]
+# the largest share of its CPU time that a run's sampler reported spending.
+declare -A best least_rss failed most_share
 reset_runs() {
-  best=() least_rss=() failed=()
+  best=() least_rss=() failed=() most_share=()
 }
 # run_once NAME PRELOAD WORKLOAD THREADS OPS RUN RUNS
 run_once() {
   local name=$1 preload=$2 workload=$3 threads=$4 ops=$5 line t wall rate rss before after
+  local errors share
   use_allocator "${name}"
-  if ! line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}"); then
+  errors=$(mktemp)
+  if ! line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}" 2>"${errors}"); then
     line=""
+  fi
+  share=$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    if l.startswith("{\"sampler\""):
+        s = json.loads(l)
+        print(s["spent_ns"] / max(s["process_cpu_ns"], 1))
+' "${errors}")
+  grep -v '^{"sampler"\|^{"allocator": "rusty_malloc"' "${errors}" >&2 || true
+  rm -f "${errors}"
+  if [[ -n ${share} ]]; then
+    if [[ -z ${most_share[${name}]:-} ]] ||
+      awk "BEGIN{exit !(${share} > ${most_share[${name}]})}"; then
+      most_share[${name}]=${share}
+    fi
   fi
   read -r _ t wall rate rss before after <<<"${line}"
   if [[ ! ${rate:-} =~ ${number} || ! ${rss:-} =~ ${number} ]]; then
@@ -324,9 +348,10 @@ for entry in "${allocators[@]}"; do
   done
 done
 
-# Sampling on against off: the per-thread drop-in without options and as
-# rusty_sampled, in alternate runs, into sampling.csv (best rate, least
-# peak RSS of any run). alloc_bench's workloads run sampling_scale times
+# Sampling on against off: the per-thread drop-in without options, as
+# rusty_sampled and as rusty_control, in alternate runs, into sampling.csv
+# (best rate, least peak RSS of any run, and the largest share of its CPU
+# time that a run's sampler spent). alloc_bench's workloads run sampling_scale times
 # their operations here: at the main loop's counts the per-thread runs last
 # 10 to 100 ms, where a few milliseconds of noise are several percent.
 sampling_scale=${BENCH_SAMPLING_SCALE:-4}
@@ -339,19 +364,19 @@ for w in "${workloads[@]}"; do
   for threads in ${threads_list}; do
     reset_runs
     for ((r = 1; r <= sampling_repeats; ++r)); do
-      for name in rusty_per_thread rusty_sampled; do
+      for name in rusty_per_thread rusty_sampled rusty_control; do
         run_once "${name}" "${per_thread_lib}" "${workload}" "${threads}" "${ops}" \
           "${r}" "${sampling_repeats}"
       done
     done
     line="${workload} ${threads} threads, sampling off and on:"
-    for name in rusty_per_thread rusty_sampled; do
+    for name in rusty_per_thread rusty_sampled rusty_control; do
       if ((${failed[${name}]:-0} > 0)); then
         echo "${name},${workload},${threads},${failed[${name}]},${sampling_repeats}" \
           >>"${out}/failures.csv"
       fi
       if [[ -n ${best[${name}]:-} ]]; then
-        echo "${name},${workload},${threads},${best[${name}]%% *},${least_rss[${name}]},${sampling_repeats}" \
+        echo "${name},${workload},${threads},${best[${name}]%% *},${least_rss[${name}]},${sampling_repeats},${most_share[${name}]:-}" \
           >>"${out}/sampling.csv"
         line+=" ${best[${name}]%% *} ops/s ${least_rss[${name}]} KiB;"
       else

@@ -200,8 +200,8 @@ for way in preloaded linked; do
   # intervals, so P(none sampled) = exp(-7.3) = 6.6e-4, under 1e-3 a run;
   # the test allows 3 runs and expects a report: it fails once in 3.5e9
   # (the seeds mix in the thread heap's address, so runs differ). Paced as
-  # by default: some 7 samples fit well within the 1 ms a thread may spend
-  # on samples before pacing starts.
+  # by default: some 7 samples fit well within the 250 us budget a thread
+  # heap starts with (some 25 guarded samples).
   found=0
   for attempt in 1 2 3; do
     run RUSTY_MALLOC_GUARDED_SAMPLE_RATE=1 default-rate

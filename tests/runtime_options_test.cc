@@ -10,6 +10,7 @@
 
 #include "allocator/drop_in/mallopt.h"
 #include "allocator/drop_in/stats_format.h"
+#include "allocator/sampling/sampler_stats.h"
 #include "gtest/gtest.h"
 
 namespace rusty_malloc {
@@ -157,6 +158,26 @@ TEST(StatsFormatTest, JsonHasEveryFigure) {
   EXPECT_EQ(json.substr(json.size() - 2), "}\n");
   EXPECT_NE(json.find("\"heap_bytes\": 4096,"), std::string::npos);
   EXPECT_NE(json.find("\"resident_bytes\": 123}"), std::string::npos);
+}
+
+TEST(StatsFormatTest, SamplerLineAndJson) {
+  SamplerStats stats;
+  stats.samples = 40;
+  stats.guarded = 10;
+  stats.spent_ns = 2'500'000;
+  char text[256];
+  ASSERT_GT(FormatSamplerStatsText(stats, 1'000'000'000, text, sizeof(text)),
+            0);
+  EXPECT_EQ(std::string(text),
+            "rusty_malloc sampler: 40 samples (10 guarded) took 2.500 ms, "
+            "0.250% of the process's CPU time\n");
+  ASSERT_GT(FormatSamplerStatsText(stats, 0, text, sizeof(text)), 0);
+  EXPECT_NE(std::string(text).find("0.000% of"), std::string::npos);
+  ASSERT_GT(FormatSamplerStatsJson(stats, 7, text, sizeof(text)), 0);
+  EXPECT_EQ(std::string(text),
+            "{\"sampler\": \"rusty_malloc\", \"samples\": 40, "
+            "\"guarded\": 10, \"spent_ns\": 2500000, "
+            "\"process_cpu_ns\": 7}\n");
 }
 
 TEST(StatsFormatTest, GlibcMallocStatsLayout) {

@@ -54,6 +54,7 @@ def rusty_malloc_variant(name, defines = []):
             "//allocator/common:tunables",
             "//allocator/guarded:fault_handler",
             "//allocator/profile:gperftools_writer",
+            "//allocator/sampling:sampler_stats",
         ],
         alwayslink = True,
     )

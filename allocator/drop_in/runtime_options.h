@@ -28,7 +28,7 @@ inline constexpr std::size_t kMaxProfilePath = 1024;
 struct DropInOptions {
   StatsFormat stats_at_exit = StatsFormat::kNone;
   // The sampler: a sample every sample_bytes allocated on average, paced to
-  // 1/pacing_share of a thread's time (0: unpaced), one in guarded_every of
+  // 1/pacing_share of a thread's CPU time (0: unpaced), one in guarded_every of
   // them guarded (0: none, and no sampling) in a pool of guarded_slots slots
   // placed as guarded_placement says.
   std::size_t sample_bytes = std::size_t{2} << 20;

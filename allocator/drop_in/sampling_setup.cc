@@ -6,10 +6,13 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -17,8 +20,10 @@
 #include "allocator/drop_in/global_heap.h"
 #include "allocator/drop_in/malloc.h"
 #include "allocator/drop_in/runtime_options.h"
+#include "allocator/drop_in/stats_format.h"
 #include "allocator/guarded/fault_handler.h"
 #include "allocator/profile/gperftools_writer.h"
+#include "allocator/sampling/sampler_stats.h"
 
 namespace rusty_malloc {
 namespace {
@@ -86,6 +91,26 @@ void DumpProfileOnSignal(int) {
   errno = saved_errno;
 }
 
+// RUSTY_MALLOC_STATS's sampler line, at exit: what sampling cost, against
+// the process's CPU time.
+template <typename Heap>
+void WriteSamplerStatsAtExit() {
+  timespec cpu{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+  const auto cpu_ns = static_cast<std::uint64_t>(cpu.tv_sec) * 1'000'000'000 +
+                      static_cast<std::uint64_t>(cpu.tv_nsec);
+  const SamplerStats stats =
+      static_cast<Heap&>(TheGlobalHeap()).sampler().Stats();
+  char text[256];
+  const int length =
+      TheDropInOptions().stats_at_exit == StatsFormat::kJson
+          ? FormatSamplerStatsJson(stats, cpu_ns, text, sizeof(text))
+          : FormatSamplerStatsText(stats, cpu_ns, text, sizeof(text));
+  if (length <= 0) return;
+  WriteToStderr(text,
+                std::min(static_cast<std::size_t>(length), sizeof(text) - 1));
+}
+
 template <typename Heap>
 void CatchDumpSignal(int signal) {
   struct sigaction action = {};
@@ -127,6 +152,10 @@ void StartSampling(Heap& heap, const DropInOptions& options) {
     if (guarded_every != 0 || profile) {
       sampler.Configure(options.sample_bytes, guarded_every,
                         options.pacing_share);
+      if (options.stats_at_exit != StatsFormat::kNone &&
+          std::atexit(WriteSamplerStatsAtExit<Heap>) != 0) {
+        LogLine("the sampler's stats will not be written: atexit failed");
+      }
     }
   }
 }

@@ -29,6 +29,39 @@ int FormatStatsJson(const HeapStats& s, char* out, std::size_t size) {
                        s.resident_bytes);
 }
 
+namespace {
+
+double Percent(std::uint64_t part, std::uint64_t whole) {
+  return whole == 0
+             ? 0.0
+             : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+
+}  // namespace
+
+int FormatSamplerStatsText(const SamplerStats& s, std::uint64_t cpu_ns,
+                           char* out, std::size_t size) {
+  return std::snprintf(
+      out, size,
+      "rusty_malloc sampler: %llu samples (%llu guarded) took %.3f ms, "
+      "%.3f%% of the process's CPU time\n",
+      static_cast<unsigned long long>(s.samples),
+      static_cast<unsigned long long>(s.guarded),
+      static_cast<double>(s.spent_ns) / 1e6, Percent(s.spent_ns, cpu_ns));
+}
+
+int FormatSamplerStatsJson(const SamplerStats& s, std::uint64_t cpu_ns,
+                           char* out, std::size_t size) {
+  return std::snprintf(
+      out, size,
+      "{\"sampler\": \"rusty_malloc\", \"samples\": %llu, \"guarded\": %llu, "
+      "\"spent_ns\": %llu, \"process_cpu_ns\": %llu}\n",
+      static_cast<unsigned long long>(s.samples),
+      static_cast<unsigned long long>(s.guarded),
+      static_cast<unsigned long long>(s.spent_ns),
+      static_cast<unsigned long long>(cpu_ns));
+}
+
 int FormatGlibcMallocStats(const HeapStats& s, char* out, std::size_t size) {
   // glibc prints each figure in a 10-wide field, arena by arena, then the
   // totals; there is one arena here and no separately counted mappings.

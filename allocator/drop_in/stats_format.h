@@ -11,8 +11,10 @@
 #include <stdio.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "allocator/common/heap_report.h"
+#include "allocator/sampling/sampler_stats.h"
 
 namespace rusty_malloc {
 
@@ -20,6 +22,12 @@ namespace rusty_malloc {
 // the length it needed.
 int FormatStatsText(const HeapStats& s, char* out, std::size_t size);
 int FormatStatsJson(const HeapStats& s, char* out, std::size_t size);
+// The sampler's line and JSON object: its stats, and the share of the
+// process's CPU time so far (`cpu_ns`) that their time is.
+int FormatSamplerStatsText(const SamplerStats& s, std::uint64_t cpu_ns,
+                           char* out, std::size_t size);
+int FormatSamplerStatsJson(const SamplerStats& s, std::uint64_t cpu_ns,
+                           char* out, std::size_t size);
 // glibc's malloc_stats layout, the whole heap as arena 0.
 int FormatGlibcMallocStats(const HeapStats& s, char* out, std::size_t size);
 

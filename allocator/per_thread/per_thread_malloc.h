@@ -234,10 +234,18 @@ class PerThreadMalloc {
     if (ptr == nullptr) return;
     sampler_.Forget(ptr);
     if (ABSL_PREDICT_FALSE(sampler_.IsGuarded(ptr))) {
-      return sampler_.pool().Deallocate(ptr);
+      return FreeGuarded(ptr);
     }
     medium_.Deallocate(ptr);
     PurgeDue();
+  }
+  // A guarded block's free costs about what its allocation did (a stack and
+  // a protection change, and on a VM the TLB shootdown, tens of
+  // microseconds): charged to the pacing of the thread that frees it.
+  void FreeGuarded(void* ptr) noexcept {
+    const std::int64_t spent = sampler_.DeallocateGuarded(ptr);
+    if (ThreadHeap<S>* mine = binding_.CachedHeap())
+      mine->ChargeSampling(spent);
   }
   // The blocks of a span's later pages, and misuse.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateInSpan(void* ptr) noexcept {

@@ -42,7 +42,7 @@ void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
   std::size_t interval = 0;
   void* block = heap->AllocateSlowSampling(cls, mean, &interval);
   if (ABSL_PREDICT_TRUE(interval == 0)) return block;
-  const std::int64_t start = NowNs();
+  const std::int64_t start = ThreadCpuNs();
   // A sampled allocation: guarded when its turn comes; else, when it is to
   // be profiled, from the medium heap, whose free path can forget it (a
   // chunk's cannot: free's fast path must stay as it is); else as usual.
@@ -60,11 +60,10 @@ void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
   if (sample != nullptr && sampler_.profiling()) {
     sampler_.Record(sample, ClassSize(cls), interval);
   }
-  // A guarded block's free costs about what its allocation did (a stack and
-  // a protection change), on whichever thread frees it: charged here too.
-  const std::int64_t end = NowNs();
-  heap->PaceSampling(end, (end - start) << (guarded ? 1 : 0),
-                     sampler_.pacing_share(), mean);
+  // A guarded block's free is charged by the thread that frees it.
+  const std::int64_t end = ThreadCpuNs();
+  sampler_.Charge(end - start, guarded);
+  heap->PaceSampling(end, end - start, sampler_.pacing_share(), mean);
   return sample != nullptr ? sample : heap->Allocate(cls);
 }
 

@@ -14,13 +14,17 @@ namespace rusty_malloc {
 // and an estimate scaled by the inverse of that is unbiased. One per thread
 // heap; no lock, no allocation.
 //
-// Paced: once a thread has spent kBurstNs on samples, each interval is
-// the mean asked doubled as many times as it takes for sampling to cost at
-// most 1/share of the thread's time, from moving averages of what a sample
-// costs and of how long an interval of the mean asked lasts. A thread
-// allocating gigabytes a second is then sampled less often rather than
-// slowed down, and estimates stay unbiased: each sample is weighed by the
-// interval it ended, which only the past decided.
+// Paced by a budget of time: it starts at kInitialBudgetNs, earns 1/share
+// of the time that passes between samples (up to kMaxBudgetNs) and pays
+// what each sample costs. While it lasts, each interval is of the mean
+// asked; once spent, the mean doubled as many times as it takes for
+// samples to cost at most 1/share of the thread's time, from moving
+// averages of what a sample costs and of how long an interval of the mean
+// asked lasts. A thread allocating gigabytes a second is then sampled less
+// often rather than slowed down, a run of any length spends at most
+// kInitialBudgetNs plus 1/share of its time on samples, and estimates stay
+// unbiased: each sample is weighed by the interval it ended, which only
+// the past decided.
 class SampleCountdown {
  public:
   // `seed` distinguishes heaps; any value, zero included, works.
@@ -48,13 +52,16 @@ class SampleCountdown {
   }
   // Charges the sample that ended the interval under way, at `now_ns`
   // after `cost_ns` of work, with sampling allowed 1/`share` of the time
-  // (0: unpaced). Then Restart.
+  // (0: unpaced). Any clock that does not go back within a thread: the
+  // drop-in's is the thread's CPU time. Then Restart.
   void Pace(std::int64_t now_ns, std::int64_t cost_ns, std::uint32_t share) {
     if (share == 0) {
       stretch_ = 0;
       return;
     }
-    if (last_ns_ >= 0) {
+    // A clock behind the last sample's: a heap adopted by a thread whose
+    // CPU clock started later. Its gap says nothing.
+    if (last_ns_ >= 0 && now_ns >= last_ns_) {
       // How long an interval of the mean asked took; a gap after a long
       // idle spell counts as at most 16 times the average, so that it does
       // not unpace the next few dozen samples.
@@ -62,12 +69,16 @@ class SampleCountdown {
                    static_cast<double>(std::uint64_t{1} << drawn_stretch_);
       if (gap_ns_ > 0 && gap > 16 * gap_ns_) gap = 16 * gap_ns_;
       gap_ns_ = gap_ns_ == 0 ? gap : gap_ns_ + (gap - gap_ns_) / 16;
+      budget_ns_ += (now_ns - last_ns_) / share;
+      if (budget_ns_ > kMaxBudgetNs) budget_ns_ = kMaxBudgetNs;
     }
+    cost_ns += pending_ns_;
+    pending_ns_ = 0;
     const auto cost = static_cast<double>(cost_ns);
     cost_ns_ = cost_ns_ == 0 ? cost : cost_ns_ + (cost - cost_ns_) / 16;
     last_ns_ = now_ns;
-    allowance_ns_ -= cost_ns;
-    if (allowance_ns_ > 0 || gap_ns_ <= 0) {
+    budget_ns_ -= cost_ns;
+    if (budget_ns_ > 0 || gap_ns_ <= 0) {
       stretch_ = 0;
       return;
     }
@@ -79,6 +90,11 @@ class SampleCountdown {
       ++stretch;
     }
     stretch_ = stretch;
+  }
+  // Adds `ns` of work done for samples elsewhere (freeing one) to what the
+  // next Pace charges.
+  void Charge(std::int64_t ns) {
+    if (ns > 0) pending_ns_ += ns;
   }
   // How many times the interval has been doubled by pacing.
   [[nodiscard]] int stretch() const { return stretch_; }
@@ -114,9 +130,12 @@ class SampleCountdown {
     return e * 0.6931471805599453 + 2 * series;
   }
 
-  // The sampling a thread heap may do before pacing starts: a few hundred
-  // samples, more than a short program or a test takes.
-  static constexpr std::int64_t kBurstNs = 1'000'000;
+  // Some 25 guarded samples (one costs about 10 us, its free included):
+  // more than a test or a short program takes. A fixed cost per heap, so
+  // small: it is 0.4% of a run of 60 ms.
+  static constexpr std::int64_t kInitialBudgetNs = 250'000;
+  // What a thread idle for a while may spend at once.
+  static constexpr std::int64_t kMaxBudgetNs = 1'000'000;
   // 2 MiB doubled 16 times: 128 GiB, a sample every few seconds at the
   // fastest rate a thread allocates.
   static constexpr int kMaxStretch = 16;
@@ -126,10 +145,11 @@ class SampleCountdown {
   std::uint64_t state_;
   std::int64_t left_ = 0;
   std::size_t drawn_from_ = 0;
-  std::int64_t allowance_ns_ = kBurstNs;  // Left before pacing starts.
-  std::int64_t last_ns_ = -1;  // The last sample's end; -1: none yet.
-  double gap_ns_ = 0;          // Moving average; 0: none yet.
-  double cost_ns_ = 0;         // Moving average; 0: none yet.
+  std::int64_t budget_ns_ = kInitialBudgetNs;  // <= 0: paced.
+  std::int64_t last_ns_ = -1;    // The last sample's end; -1: none yet.
+  double gap_ns_ = 0;            // Moving average; 0: none yet.
+  double cost_ns_ = 0;           // Moving average; 0: none yet.
+  std::int64_t pending_ns_ = 0;  // Charged, for the next Pace.
   int stretch_ = 0;
   int drawn_stretch_ = 0;  // The interval under way's.
 };

@@ -61,9 +61,11 @@ class ThreadHeap {
                                            std::size_t* sample_interval)
       ABSL_LOCKS_EXCLUDED(pages_lock_);
   // Charges a sample to the pacing (SampleCountdown::Pace), then starts the
-  // next interval as it decided. Owner only.
+  // next interval as it decided; ChargeSampling, work for samples done on
+  // the side (a guarded block's free), to the next one. Owner only.
   void PaceSampling(std::int64_t now_ns, std::int64_t cost_ns,
                     std::uint32_t share, std::size_t mean_bytes);
+  void ChargeSampling(std::int64_t ns) { countdown_.Charge(ns); }
   // Allocate's fast path alone: a pop from the front page's free list, no
   // lock, no atomic operation; nullptr (and nothing done) when it takes
   // more than that.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/per_thread/size_classes.h"
 #include "allocator/per_thread/thread_heap.h"
 
 namespace rusty_malloc {
@@ -15,7 +16,9 @@ template <ChunkSource S>
 void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
                                           std::size_t* sample_interval) {
   if (mean_bytes == 0) return AllocateSlow(cls);
-  PutBackHeld();
+  // Blocks held back stay held until AllocateSlow takes this class's next
+  // block: put back before a sample here, they would go to the fast path
+  // uncounted (the profile of a small mean came out a third short).
   // At first, and after a sample that PaceSampling did not restart.
   if (countdown_.left() <= 0) countdown_.Restart(mean_bytes);
   const auto size = static_cast<std::int64_t>(ClassSize(cls));
@@ -31,8 +34,8 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
   if (page == nullptr) return block;  // Never, but GCC cannot tell.
   const std::int64_t listed =
       static_cast<std::int64_t>(
-          page->linked_bytes.load(std::memory_order_relaxed) /
-          page->block_size) -
+          DivideBy(page->linked_bytes.load(std::memory_order_relaxed),
+                   page->block_magic)) -
       static_cast<std::int64_t>(InUse(page->used));
   // The fast path serves all but the list's last block, whose link ends the
   // list: that one comes back here and is counted then.

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/common/stack_trace.h"
 #include "allocator/profile/stack_table.h"
 
@@ -19,6 +20,14 @@ void Sampler::Record(void* block, std::size_t bytes,
   const int depth = CaptureStack(pcs, StackTable::kMaxFrames, kAllocatorFrames);
   profile_.Record(block, bytes, static_cast<double>(interval_bytes), pcs,
                   depth);
+}
+
+std::int64_t Sampler::DeallocateGuarded(void* p) {
+  const std::int64_t start = ThreadCpuNs();
+  pool_.Deallocate(p);
+  const std::int64_t spent = ThreadCpuNs() - start;
+  AddSpent(spent);
+  return spent;
 }
 
 }  // namespace rusty_malloc

@@ -9,6 +9,7 @@
 #include "absl/base/attributes.h"
 #include "allocator/guarded/guarded_pool.h"
 #include "allocator/profile/heap_profile.h"
+#include "allocator/sampling/sampler_stats.h"
 
 namespace rusty_malloc {
 
@@ -24,14 +25,14 @@ class Sampler {
   Sampler(const Sampler&) = delete;
   Sampler& operator=(const Sampler&) = delete;
 
-  // By default sampling may take 1/256 of a thread's time in the long run
+  // By default sampling may take 1/256 of a thread's CPU time in the long run
   // (SampleCountdown's pacing): under 0.4%, well inside the 2% a sampler in
   // production may cost.
   static constexpr std::uint32_t kDefaultPacingShare = 256;
 
   // A sample every `mean_bytes` allocated on average (0: off), one in
   // `guarded_every` of them guarded (0: none), paced to 1/`pacing_share` of
-  // each thread's time (0: unpaced, every interval of the mean asked).
+  // each thread's CPU time (0: unpaced, every interval of the mean asked).
   void Configure(std::size_t mean_bytes, std::uint32_t guarded_every,
                  std::uint32_t pacing_share = kDefaultPacingShare) {
     guarded_every_.store(guarded_every, std::memory_order_relaxed);
@@ -55,6 +56,20 @@ class Sampler {
       return nullptr;
     }
     return pool_.Allocate(size, align);
+  }
+  // Counts a sample that took `ns` to serve.
+  void Charge(std::int64_t ns, bool guarded) {
+    samples_taken_.fetch_add(1, std::memory_order_relaxed);
+    if (guarded) guarded_taken_.fetch_add(1, std::memory_order_relaxed);
+    AddSpent(ns);
+  }
+  // Frees `p`, a block of the guarded pool, timed into the stats; returns
+  // the CPU time that took.
+  std::int64_t DeallocateGuarded(void* p);
+  [[nodiscard]] SamplerStats Stats() const {
+    return {samples_taken_.load(std::memory_order_relaxed),
+            guarded_taken_.load(std::memory_order_relaxed),
+            spent_ns_.load(std::memory_order_relaxed)};
   }
   // Whether `p` is the pool's: two loads, for the free paths that get here.
   [[nodiscard]] bool IsGuarded(const void* p) const {
@@ -94,7 +109,17 @@ class Sampler {
   std::atomic<std::size_t> mean_bytes_{0};
   std::atomic<std::uint32_t> guarded_every_{0};
   std::atomic<std::uint32_t> pacing_share_{kDefaultPacingShare};
-  std::atomic<std::uint32_t> samples_{0};
+  void AddSpent(std::int64_t ns) {
+    if (ns > 0) {
+      spent_ns_.fetch_add(static_cast<std::uint64_t>(ns),
+                          std::memory_order_relaxed);
+    }
+  }
+
+  std::atomic<std::uint32_t> samples_{0};  // Guarded's turn.
+  std::atomic<std::uint64_t> samples_taken_{0};
+  std::atomic<std::uint64_t> guarded_taken_{0};
+  std::atomic<std::uint64_t> spent_ns_{0};
   std::atomic<bool> profiling_{false};
   GuardedPool pool_;
   HeapProfile profile_;
