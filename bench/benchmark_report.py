@@ -10,6 +10,7 @@ import csv
 import math
 import os
 import re
+import statistics
 import sys
 from collections import defaultdict
 
@@ -137,7 +138,7 @@ def load(out):
                 failures.setdefault(key, {})[row["allocator"]] = (
                     int(row["failed_runs"]), int(row["runs"]))
     # (workload, threads) -> allocator -> (ops/s, least peak RSS KiB,
-    # largest sampler CPU share or None): the sampling on/off runs,
+    # largest sampler CPU share or None[, median ratio]): the sampling on/off runs,
     # alternated. Older suites had none: their main rows stand in.
     sampling = defaultdict(dict)
     path = os.path.join(out, "sampling.csv")
@@ -154,6 +155,25 @@ def load(out):
             for a in (OURS, SAMPLED):
                 if a in v:
                     sampling[key][a] = (v[a], rss[key][a], None)
+    # A fourth figure for rusty_sampled and rusty_control: the median over
+    # the sampling phase's rounds of the rate against rusty_per_thread's in
+    # the same round. Older suites had no per-run file.
+    path = os.path.join(out, "sampling_runs.csv")
+    if os.path.exists(path):
+        rounds = defaultdict(dict)
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                key = (row["workload"], int(row["threads"]), row["round"])
+                rounds[key][row["allocator"]] = float(row["ops_per_s"])
+        ratios = defaultdict(lambda: defaultdict(list))
+        for (w, t, _), v in rounds.items():
+            for a, r in v.items():
+                if a != OURS and OURS in v:
+                    ratios[(w, t)][a].append(r / v[OURS])
+        for key, v in ratios.items():
+            for a, rs in v.items():
+                if key in sampling and a in sampling[key]:
+                    sampling[key][a] += (statistics.median(rs),)
     return rate, rss, resident, instructions, failures, sampling
 
 
@@ -440,15 +460,20 @@ def targets(rate, rss, resident, instructions, failures, sampling):
         batch_row("peer targets")
     sampled = sorted(k for k, v in sampling.items() if OURS in v and SAMPLED in v)
     if sampled:
-        ratios = [(sampling[k][SAMPLED][0] / sampling[k][OURS][0], k)
-                  for k in sampled]
+        def ratio(k, a):
+            """The median ratio of the rounds when known, else the best runs'."""
+            v = sampling[k][a]
+            return v[3] if len(v) > 3 else v[0] / sampling[k][OURS][0]
+        paired = all(len(sampling[k][SAMPLED]) > 3 for k in sampled)
+        ratios = [(ratio(k, SAMPLED), k) for k in sampled]
         r, k = min(ratios)
         row(f"sampling on (default rate) within {100 - 100 * SAMPLED_TIME:.0f}% "
-            "of sampling off on every workload and thread count",
+            "of sampling off on every workload and thread count"
+            + (" (median of the rounds' ratios)" if paired else ""),
             f"worst {r:.3f}x ({where(k)}); short on "
             f"{sum(x < SAMPLED_TIME for x, _ in ratios)} of {len(ratios)}",
             r >= SAMPLED_TIME)
-        controls = [(sampling[k][CONTROL][0] / sampling[k][OURS][0], k)
+        controls = [(ratio(k, CONTROL), k)
                     for k in sampled if CONTROL in sampling[k]]
         if controls:
             lo, klo = min(controls)
@@ -491,25 +516,34 @@ def sampling_table(sampling):
              "CPU time; every sample guarded and profiled) against it off, "
              "and against it off again (the control), in alternate runs: "
              "the best rate of each and the least peak RSS of any of its "
-             "runs. The sampler's CPU share is what the sampled runs "
+             "runs, and the median over the rounds of each round's ratio "
+             "(a round runs off, on and off again back to back, so its "
+             "ratios cancel the machine's slow drifts; the median drops "
+             "rounds caught in a burst of noise). The sampler's CPU share is what the sampled runs "
              "reported at exit (RUSTY_MALLOC_STATS): the CPU time spent in "
              "sampled allocations and in frees of guarded blocks, against "
              "the process's CPU time, in the run where it was largest. "
              "alloc_bench's workloads run longer here than in the tables "
              "below (BENCH_SAMPLING_SCALE times the operations, 4 by "
              "default).", "",
-             "| workload | threads | off | on | on / off | off again / off "
-             "| sampler's CPU share | peak RSS off, on (KiB) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| workload | threads | off | on | on / off, best runs | "
+             "on / off, median of rounds | off again / off, best runs | "
+             "off again / off, median of rounds | sampler's CPU share | "
+             "peak RSS off, on (KiB) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for k in keys:
-        off, rss_off, _ = sampling[k][OURS]
-        on, rss_on, share = sampling[k][SAMPLED]
+        off, rss_off = sampling[k][OURS][:2]
+        on, rss_on, share = sampling[k][SAMPLED][:3]
+
+        def median(a):
+            v = sampling[k].get(a, ())
+            return f"{v[3]:.3f}x" if len(v) > 3 else "-"
         control = (f"{sampling[k][CONTROL][0] / off:.3f}x"
                    if CONTROL in sampling[k] else "-")
         share = f"{100 * share:.2f}%" if share is not None else "-"
         lines.append(f"| {k[0]} | {k[1]} | {fmt(off)} | {fmt(on)} | "
-                     f"{on / off:.3f}x | {control} | {share} | "
-                     f"{rss_off}, {rss_on} |")
+                     f"{on / off:.3f}x | {median(SAMPLED)} | {control} | "
+                     f"{median(CONTROL)} | {share} | {rss_off}, {rss_on} |")
     lines.append("")
     return lines
 

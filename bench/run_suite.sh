@@ -14,7 +14,8 @@
 # suite goes on.
 #
 # Usage: bench/run_suite.sh [output_dir]   (default: bench-out/)
-# Output: results.csv, failures.csv, sampling.csv, callgrind.csv, report.md,
+# Output: results.csv, failures.csv, sampling.csv, sampling_runs.csv,
+# callgrind.csv, report.md,
 # throughput.svg;
 # the report's table of targets, met or not, also on standard output.
 set -euo pipefail
@@ -303,6 +304,9 @@ for l in open(sys.argv[1]):
     failed[${name}]=$((${failed[${name}]:-0} + 1))
     return
   fi
+  if [[ -n ${runs_csv:-} ]]; then
+    echo "${name},${workload},${threads},$6,${rate},${rss},${share}" >>"${runs_csv}"
+  fi
   if [[ -z ${best[${name}]:-} ]] || awk "BEGIN{exit !(${rate} > ${best[${name}]%% *})}"; then
     best[${name}]="${rate} ${wall} ${rss} ${t} ${before} ${after}"
   fi
@@ -356,6 +360,12 @@ done
 # 10 to 100 ms, where a few milliseconds of noise are several percent.
 sampling_scale=${BENCH_SAMPLING_SCALE:-4}
 per_thread_lib=${bin}/allocator/librusty_malloc.so
+# Every run of the phase too, round by round, for the report's median of
+# the ratios between runs of one round: a burst of noise on this machine
+# slows a few runs in a row, and a ratio within a round cancels the slow
+# drifts.
+runs_csv=${out}/sampling_runs.csv
+echo "allocator,workload,threads,round,ops_per_s,peak_rss_kib,sampler_cpu_share" >"${runs_csv}"
 for w in "${workloads[@]}"; do
   read -r workload ops threads_list <<<"${w}"
   if [[ " ${standard_workloads} python " != *" ${workload} "* ]]; then
@@ -386,6 +396,7 @@ for w in "${workloads[@]}"; do
     echo "${line%;}"
   done
 done
+runs_csv=""
 use_allocator none
 
 # Instructions per malloc/free pair, for the workloads that are nothing but

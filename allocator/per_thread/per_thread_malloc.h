@@ -212,10 +212,21 @@ class PerThreadMalloc {
     }
     return AllocateUnbound(cls);
   }
-  // The heap's slow path with the sampler on.
+  // The heap's slow path with the sampler on: the byte count, lean, since
+  // workloads whose free lists are short come here every few allocations.
   ABSL_ATTRIBUTE_NOINLINE void* AllocateSampling(ThreadHeap<S>* heap, int cls,
                                                  std::size_t size,
-                                                 std::size_t align);
+                                                 std::size_t align) {
+    std::size_t interval = 0;
+    void* block =
+        heap->AllocateSlowSampling(cls, sampler_.mean_bytes(), &interval);
+    if (ABSL_PREDICT_TRUE(interval == 0)) return block;
+    return AllocateSample(heap, cls, size, align, interval);
+  }
+  // The sampled allocation itself, drawn from a mean of `interval` bytes.
+  ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void* AllocateSample(
+      ThreadHeap<S>* heap, int cls, std::size_t size, std::size_t align,
+      std::size_t interval);
   // For a thread whose TLS slot does not hold its heap.
   ABSL_ATTRIBUTE_NOINLINE void* AllocateUnbound(int cls);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateOther(std::size_t size,

@@ -35,13 +35,9 @@ bool PerThreadMalloc<S, M>::IsLiveBlock(const void* ptr) {
 }
 
 template <ChunkSource S, MediumHeap M>
-void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
-                                              std::size_t size,
-                                              std::size_t align) {
-  const std::size_t mean = sampler_.mean_bytes();
-  std::size_t interval = 0;
-  void* block = heap->AllocateSlowSampling(cls, mean, &interval);
-  if (ABSL_PREDICT_TRUE(interval == 0)) return block;
+void* PerThreadMalloc<S, M>::AllocateSample(ThreadHeap<S>* heap, int cls,
+                                            std::size_t size, std::size_t align,
+                                            std::size_t interval) {
   const std::int64_t start = ThreadCpuNs();
   // A sampled allocation: guarded when its turn comes; else, when it is to
   // be profiled, from the medium heap, whose free path can forget it (a
@@ -63,7 +59,8 @@ void* PerThreadMalloc<S, M>::AllocateSampling(ThreadHeap<S>* heap, int cls,
   // A guarded block's free is charged by the thread that frees it.
   const std::int64_t end = ThreadCpuNs();
   sampler_.Charge(end - start, guarded);
-  heap->PaceSampling(end, end - start, sampler_.pacing_share(), mean);
+  heap->PaceSampling(end, end - start, sampler_.pacing_share(),
+                     sampler_.mean_bytes());
   return sample != nullptr ? sample : heap->Allocate(cls);
 }
 

@@ -195,6 +195,11 @@ class ThreadHeap {
   std::int64_t abandoned_ns = 0;  // When, for a heap abandoned.
 
  private:
+  // AllocateSlowSampling's rare parts, out of its way.
+  ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void RestartCountdown(
+      std::size_t mean_bytes);
+  ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void CutAtSamplePoint(
+      PageInfo* page, std::int64_t size);
   // How many full pages a slow path looks at before taking a new page.
   static constexpr int kScanLimit = 8;
 

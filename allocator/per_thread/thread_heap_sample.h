@@ -20,7 +20,7 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
   // block: put back before a sample here, they would go to the fast path
   // uncounted (the profile of a small mean came out a third short).
   // At first, and after a sample that PaceSampling did not restart.
-  if (countdown_.left() <= 0) countdown_.Restart(mean_bytes);
+  if (ABSL_PREDICT_FALSE(countdown_.left() <= 0)) RestartCountdown(mean_bytes);
   const auto size = static_cast<std::int64_t>(ClassSize(cls));
   if (countdown_.Take(size)) {
     *sample_interval = countdown_.drawn_from();
@@ -45,10 +45,16 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
     countdown_.Take(fast * size);
     return block;
   }
-  // The sample point falls in this list: leave the fast path the blocks
-  // before it and end the list after the next one, so that the allocation
-  // at the point comes here. A walk of at most a page's blocks, once a
-  // sample.
+  CutAtSamplePoint(page, size);
+  return block;
+}
+
+// The sample point falls in `page`'s list: leave the fast path the blocks
+// before it and end the list after the next one, so that the allocation at
+// the point comes to the slow path. A walk of at most a page's blocks, once
+// a sample.
+template <ChunkSource S>
+void ThreadHeap<S>::CutAtSamplePoint(PageInfo* page, std::int64_t size) {
   const std::int64_t before = (countdown_.left() - 1) / size;
   countdown_.Take(before * size);
   void* last = page->free;
@@ -60,7 +66,11 @@ void* ThreadHeap<S>::AllocateSlowSampling(int cls, std::size_t mean_bytes,
     held_head_ = rest;
     per_thread_internal::SetNext(last, nullptr, key_);
   }
-  return block;
+}
+
+template <ChunkSource S>
+void ThreadHeap<S>::RestartCountdown(std::size_t mean_bytes) {
+  countdown_.Restart(mean_bytes);
 }
 
 template <ChunkSource S>
