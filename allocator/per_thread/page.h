@@ -158,10 +158,10 @@ inline void CollectRemoteFrees(PageInfo* page) {
   per_thread_internal::SetNext(last, page->free, key);
   page->free = list;
   if (Planted(PlantedBug::kCollectForgetsCount)) return;
-  // `used` first: statistics may read the two in between, and must then
-  // count these blocks once at most, not twice.
+  // `used` first, and the count with release: statistics read the count
+  // first, and must count these blocks once at most, not twice.
   OwnerStore(page->used, page->used - count);
-  page->remote_count.fetch_sub(count, std::memory_order_relaxed);
+  page->remote_count.fetch_sub(count, std::memory_order_release);
 }
 
 // The first broken invariant of `page`, a page in use that should start at

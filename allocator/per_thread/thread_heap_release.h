@@ -207,8 +207,9 @@ std::uint64_t ThreadHeap<S>::TakeIfFree(ChunkHeader* chunk, int index) {
     if (list != nullptr) LinkRemote(page, list, last, key);
     return 0;
   }
-  page->remote_count.fetch_sub(count, std::memory_order_relaxed);
+  // As CollectRemoteFrees: `used` first, for statistics read beside.
   OwnerStore(page->used, std::uint32_t{0});
+  page->remote_count.fetch_sub(count, std::memory_order_release);
   QueueOf(page).Unlink(page);
   const std::uint64_t run = PageRunMask(index, page->span_pages);
   chunk->used_pages &= ~run;
