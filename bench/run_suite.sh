@@ -283,12 +283,14 @@ run_once() {
   if ! line=$(run_workload "${preload}" "${workload}" "${threads}" "${ops}" 2>"${errors}"); then
     line=""
   fi
+  # Every process prints its own line (python's children too): their
+  # sampling time against their CPU time, together.
   share=$(python3 -c '
 import json, sys
-for l in open(sys.argv[1]):
-    if l.startswith("{\"sampler\""):
-        s = json.loads(l)
-        print(s["spent_ns"] / max(s["process_cpu_ns"], 1))
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{\"sampler\"")]
+if lines:
+    print(sum(s["spent_ns"] for s in lines) /
+          max(sum(s["process_cpu_ns"] for s in lines), 1))
 ' "${errors}")
   grep -v '^{"sampler"\|^{"allocator": "rusty_malloc"' "${errors}" >&2 || true
   rm -f "${errors}"
