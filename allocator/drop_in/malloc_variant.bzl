@@ -51,6 +51,7 @@ def rusty_malloc_variant(name, defines = []):
             ":stats_format",
             "//allocator/common:heap_report",
             "//allocator/common:log_line",
+            "//allocator/common:monotonic_clock",
             "//allocator/common:tunables",
             "//allocator/guarded:fault_handler",
             "//allocator/profile:gperftools_writer",

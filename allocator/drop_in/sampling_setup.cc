@@ -6,7 +6,6 @@
 
 #include <sched.h>
 #include <signal.h>
-#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +16,7 @@
 #include <cstring>
 
 #include "allocator/common/log_line.h"
+#include "allocator/common/monotonic_clock.h"
 #include "allocator/drop_in/global_heap.h"
 #include "allocator/drop_in/malloc.h"
 #include "allocator/drop_in/runtime_options.h"
@@ -95,10 +95,8 @@ void DumpProfileOnSignal(int) {
 // the process's CPU time.
 template <typename Heap>
 void WriteSamplerStatsAtExit() {
-  timespec cpu{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
-  const auto cpu_ns = static_cast<std::uint64_t>(cpu.tv_sec) * 1'000'000'000 +
-                      static_cast<std::uint64_t>(cpu.tv_nsec);
+  const auto cpu_ns =
+      static_cast<std::uint64_t>(ClockNs(CLOCK_PROCESS_CPUTIME_ID));
   const SamplerStats stats =
       static_cast<Heap&>(TheGlobalHeap()).sampler().Stats();
   char text[256];
