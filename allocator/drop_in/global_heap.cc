@@ -37,9 +37,26 @@ namespace {
 
 using global_heap_internal::global;
 
-void PrepareFork() { global.heap.LockForFork(); }
-void AfterForkInParent() { global.heap.UnlockAfterFork(); }
-void AfterForkInChild() { global.heap.UnlockAfterForkInChild(); }
+constinit std::atomic<const ForkHooks*> fork_hooks{nullptr};
+
+void PrepareFork() {
+  if (const ForkHooks* hooks = fork_hooks.load(std::memory_order_acquire)) {
+    hooks->prepare();
+  }
+  global.heap.LockForFork();
+}
+void AfterForkInParent() {
+  global.heap.UnlockAfterFork();
+  if (const ForkHooks* hooks = fork_hooks.load(std::memory_order_acquire)) {
+    hooks->parent();
+  }
+}
+void AfterForkInChild() {
+  global.heap.UnlockAfterForkInChild();
+  if (const ForkHooks* hooks = fork_hooks.load(std::memory_order_acquire)) {
+    hooks->child();
+  }
+}
 
 // glibc runs prepare handlers last-registered first, and parent and child
 // handlers first-registered first. The heap's must run after every other
@@ -86,6 +103,10 @@ __attribute__((constructor)) void RegisterForkHandlers() {
 }
 
 }  // namespace
+
+void SetForkHooks(const ForkHooks* hooks) {
+  fork_hooks.store(hooks, std::memory_order_release);
+}
 
 }  // namespace rusty_malloc
 

@@ -45,6 +45,16 @@ extern constinit NeverDestroyed global;
 // malloc's and free's fast paths reach it without a call.
 inline GlobalHeap& TheGlobalHeap() { return global_heap_internal::global.heap; }
 
+// Fork handlers that run beside the heap's (global_heap.cc): `prepare`
+// just before the heap locks, `parent` and `child` just after it unlocks,
+// so they may allocate. Set once, at load, before any thread forks.
+struct ForkHooks {
+  void (*prepare)();
+  void (*parent)();
+  void (*child)();
+};
+void SetForkHooks(const ForkHooks* hooks);
+
 }  // namespace rusty_malloc
 
 #endif  // RUSTY_MALLOC_ALLOCATOR_DROP_IN_GLOBAL_HEAP_H_

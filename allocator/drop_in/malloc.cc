@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "allocator/common/log_line.h"
 #include "allocator/common/tunables.h"
@@ -21,6 +22,7 @@
 #include "allocator/drop_in/mallopt.h"
 #include "allocator/drop_in/runtime_options.h"
 #include "allocator/drop_in/stats_format.h"
+#include "allocator/drop_in/traced_calls.h"
 
 namespace rusty_malloc {
 
@@ -47,50 +49,131 @@ void WriteStats(int (*format)(const rusty_malloc::HeapStats&, char*,
 
 }  // namespace
 
+namespace {
+
+using rusty_malloc::Tracing;
+using rusty_malloc::c_api::kMallocAlignment;
+using rusty_malloc::trace::Op;
+
+rusty_malloc::trace::Recorder& Recorder() {
+  return rusty_malloc::TheRecorder();
+}
+
+// Out of line and recorded (traced_calls.h): where malloc goes when its
+// fast path misses, which is every call while a trace is recorded.
+ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void* TracedMalloc(size_t size) {
+  void* p =
+      c_api::AllocateOrNoMemorySlow(size, kMallocAlignment, TheGlobalHeap());
+  Recorder().Allocated(Op::kMalloc, 0, size, p);
+  return p;
+}
+ABSL_ATTRIBUTE_NOINLINE void* MallocSlow(size_t size) {
+  if (ABSL_PREDICT_FALSE(Tracing())) return TracedMalloc(size);
+  return c_api::AllocateOrNoMemorySlow(size, kMallocAlignment, TheGlobalHeap());
+}
+
+// free's path for a block outside the calling thread's cached chunk.
+ABSL_ATTRIBUTE_NOINLINE void FreeElsewhere(void* ptr) noexcept {
+  if (ABSL_PREDICT_FALSE(Tracing())) Recorder().Freeing(Op::kFree, ptr, 0);
+  rusty_malloc::DeallocateNotLocal(TheGlobalHeap(), ptr);
+}
+
+ABSL_ATTRIBUTE_COLD void* TracedRealloc(void* ptr, size_t size) {
+  const std::uint64_t old_id = Recorder().TakeForRealloc(ptr);
+  void* p = c_api::Realloc(TheGlobalHeap(), ptr, size);
+  Recorder().Reallocated(ptr, old_id, size, p);
+  return p;
+}
+
+// An allocation of `align`, recorded as kAlignedAlloc when a trace is.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* RecordedAligned(size_t align,
+                                                          size_t size,
+                                                          void* p) {
+  if (ABSL_PREDICT_FALSE(Tracing())) {
+    Recorder().Allocated(Op::kAlignedAlloc, align, size, p);
+  }
+  return p;
+}
+
+}  // namespace
+
 extern "C" {
 
-void* malloc(size_t size) { return c_api::Malloc(TheGlobalHeap(), size); }
+void* malloc(size_t size) {
+  if (void* p =
+          c_api::TryAllocateFast(TheGlobalHeap(), size, kMallocAlignment)) {
+    return p;
+  }
+  return MallocSlow(size);
+}
 
-void free(void* ptr) { c_api::Free(TheGlobalHeap(), ptr); }
+void free(void* ptr) {
+  rusty_malloc::DeallocateOr(TheGlobalHeap(), ptr, FreeElsewhere);
+}
 
 void free_sized(void* ptr, size_t size) {
+  if (ABSL_PREDICT_FALSE(Tracing())) {
+    Recorder().Freeing(Op::kFreeSized, ptr, size);
+  }
   c_api::FreeSized(TheGlobalHeap(), ptr, size);
 }
 
 // A block's size decides where it lives whatever its alignment.
 void free_aligned_sized(void* ptr, size_t, size_t size) {
-  c_api::FreeSized(TheGlobalHeap(), ptr, size);
+  free_sized(ptr, size);
 }
 
 void* calloc(size_t count, size_t size) {
-  return c_api::Calloc(TheGlobalHeap(), count, size);
+  void* p = c_api::Calloc(TheGlobalHeap(), count, size);
+  if (ABSL_PREDICT_FALSE(Tracing())) {
+    Recorder().Allocated(Op::kCalloc, count, size, p);
+  }
+  return p;
 }
 
 void* realloc(void* ptr, size_t size) {
+  if (ABSL_PREDICT_FALSE(Tracing())) return TracedRealloc(ptr, size);
   return c_api::Realloc(TheGlobalHeap(), ptr, size);
 }
 
 void* reallocarray(void* ptr, size_t count, size_t size) {
+  size_t bytes;
+  // An overflow fails before anything happens: nothing to record.
+  if (ABSL_PREDICT_FALSE(Tracing()) &&
+      !rusty_malloc::c_api::MultiplyOverflows(count, size, &bytes)) {
+    return TracedRealloc(ptr, bytes);
+  }
   return c_api::ReallocArray(TheGlobalHeap(), ptr, count, size);
 }
 
 void* aligned_alloc(size_t align, size_t size) {
-  return c_api::AlignedAlloc(TheGlobalHeap(), align, size);
+  return RecordedAligned(align, size,
+                         c_api::AlignedAlloc(TheGlobalHeap(), align, size));
 }
 
 int posix_memalign(void** out, size_t align, size_t size) {
-  return c_api::PosixMemalign(TheGlobalHeap(), out, align, size);
+  const int result = c_api::PosixMemalign(TheGlobalHeap(), out, align, size);
+  RecordedAligned(align, size, result == 0 ? *out : nullptr);
+  return result;
 }
 
 void* memalign(size_t align, size_t size) {
-  return c_api::Memalign(TheGlobalHeap(), align, size);
+  return RecordedAligned(align, size,
+                         c_api::Memalign(TheGlobalHeap(), align, size));
 }
 
-void* valloc(size_t size) { return c_api::Valloc(TheGlobalHeap(), size); }
+void* valloc(size_t size) {
+  return RecordedAligned(rusty_malloc::OsPageSize(), size,
+                         c_api::Valloc(TheGlobalHeap(), size));
+}
 
-void* pvalloc(size_t size) { return c_api::Pvalloc(TheGlobalHeap(), size); }
+void* pvalloc(size_t size) {
+  return RecordedAligned(rusty_malloc::OsPageSize(), size,
+                         c_api::Pvalloc(TheGlobalHeap(), size));
+}
 
 size_t malloc_usable_size(void* ptr) {
+  if (ABSL_PREDICT_FALSE(Tracing())) Recorder().UsableSize(ptr);
   return c_api::MallocUsableSize(TheGlobalHeap(), ptr);
 }
 

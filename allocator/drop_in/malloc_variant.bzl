@@ -35,7 +35,13 @@ def rusty_malloc_variant(name, defines = []):
     )
     cc_library(
         name = "malloc" + suffix,
-        srcs = ["malloc.cc", "new_delete.cc", "sampling_setup.cc"],
+        srcs = [
+            "malloc.cc",
+            "new_delete.cc",
+            "sampling_setup.cc",
+            "trace_setup.cc",
+            "traced_calls.h",
+        ],
         hdrs = ["malloc.h"],
         # The entry points' fast paths are leaves: a frame would cost three
         # of their few instructions. Unwinders still have .eh_frame.
@@ -56,6 +62,8 @@ def rusty_malloc_variant(name, defines = []):
             "//allocator/guarded:fault_handler",
             "//allocator/profile:gperftools_writer",
             "//allocator/sampling:sampler_stats",
+            "//allocator/trace:recorder",
+            "@com_google_absl//absl/base:core_headers",
         ],
         alwayslink = True,
     )

@@ -107,6 +107,18 @@ std::optional<const char*> ParseProfilePath(const char* text) {
   return text;
 }
 
+std::optional<const char*> ParseTracePath(const char* text) {
+  const std::size_t length = std::strlen(text);
+  if (length == 0 || length >= trace::kMaxTracePath - 32) return std::nullopt;
+  return text;
+}
+
+std::optional<trace::ForkMode> ParseTraceFork(const char* text) {
+  if (Is(text, "stop")) return trace::ForkMode::kStop;
+  if (Is(text, "child")) return trace::ForkMode::kChild;
+  return std::nullopt;
+}
+
 DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
                           Tunables& tunables) {
   DropInOptions options;
@@ -158,6 +170,12 @@ DropInOptions ReadOptions(EnvLookup lookup, OptionWarning warn,
   read("RUSTY_MALLOC_HEAP_PROFILE_SIGNAL", ParseCount,
        "a signal number, 0 for none",
        [&](std::uint32_t signal) { options.heap_profile_signal = signal; });
+  read("RUSTY_MALLOC_TRACE", ParseTracePath,
+       "a file path, shorter than 992 bytes", [&](const char* path) {
+         std::memcpy(options.trace_path, path, std::strlen(path) + 1);
+       });
+  read("RUSTY_MALLOC_TRACE_FORK", ParseTraceFork, "stop or child",
+       [&](trace::ForkMode mode) { options.trace_fork = mode; });
   return options;
 }
 

@@ -13,6 +13,7 @@
 #include "allocator/common/tunables.h"
 #include "allocator/guarded/guarded_pool.h"
 #include "allocator/sampling/sampler.h"
+#include "allocator/trace/recorder.h"
 
 namespace rusty_malloc {
 
@@ -42,6 +43,10 @@ struct DropInOptions {
   // A signal that writes the live profile to PATH.0001, PATH.0002, ... (0:
   // none).
   std::uint32_t heap_profile_signal = 0;
+  // Where every allocation call is recorded (allocator/trace); empty: not
+  // recorded. What a fork's child does with it.
+  char trace_path[trace::kMaxTracePath] = {};
+  trace::ForkMode trace_fork = trace::ForkMode::kStop;
 };
 
 // RUSTY_MALLOC_PURGE_DELAY_MS: milliseconds, or -1 for never (malloc_trim
@@ -65,6 +70,11 @@ struct DropInOptions {
 // RUSTY_MALLOC_HEAP_PROFILE: a path, not empty, shorter than
 // kMaxProfilePath - 5 (room for ".peak").
 [[nodiscard]] std::optional<const char*> ParseProfilePath(const char* text);
+
+// RUSTY_MALLOC_TRACE: a path, not empty, with room for a ".PID" suffix.
+[[nodiscard]] std::optional<const char*> ParseTracePath(const char* text);
+// RUSTY_MALLOC_TRACE_FORK: stop, or child (records to PATH.PID).
+[[nodiscard]] std::optional<trace::ForkMode> ParseTraceFork(const char* text);
 
 // Reads every option through `lookup` (getenv, or a test's table) into
 // `tunables` and the returned options; for each value refused, calls `warn`

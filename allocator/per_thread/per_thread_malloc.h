@@ -89,8 +89,16 @@ class PerThreadMalloc {
   // of this allocator and of the thread's own heap: only the block boundary and
   // a double free are left to check.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Deallocate(void* ptr) noexcept {
+    DeallocateLocalOr(ptr, [this](void* p) { DeallocateElsewhere(p); });
+  }
+  // Deallocate's fast path, with `elsewhere(ptr)` called instead of
+  // DeallocateElsewhere for a pointer outside the cached chunk: a drop-in
+  // that wraps every slow free (trace recording) passes its own.
+  template <typename Elsewhere>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void DeallocateLocalOr(
+      void* ptr, Elsewhere elsewhere) noexcept {
     if (ABSL_PREDICT_FALSE(!binding_.InLocalChunk(ptr))) {
-      return DeallocateElsewhere(ptr);
+      return elsewhere(ptr);
     }
     // The page's start and linked_bytes are loaded once, for both checks.
     PageInfo* page = PageOf(ptr);
@@ -116,6 +124,17 @@ class PerThreadMalloc {
     if (size > kSmallMax) return DeallocateOther(ptr);
     Deallocate(ptr);
   }
+  // Deallocate for a pointer outside the thread's cached chunk: a chunk
+  // lookup, then the same checks.
+  ABSL_ATTRIBUTE_NOINLINE void DeallocateElsewhere(void* ptr) noexcept {
+    if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
+      return DeallocateOther(ptr);
+    }
+    FreeBlock(CheckedSmallBlock(ptr), ptr);
+  }
+  // Every later call takes the out-of-line paths (ThreadBinding::
+  // BypassFastPaths); before other threads use the allocator.
+  void BypassFastPaths() { binding_.BypassFastPaths(); }
   // Allocate(size) with every byte zero. Memory the medium heap knows is
   // fresh from the OS is not written again, so a huge calloc costs no pages.
   [[nodiscard]] void* AllocateZeroed(std::size_t size);
@@ -231,14 +250,6 @@ class PerThreadMalloc {
   ABSL_ATTRIBUTE_NOINLINE void* AllocateUnbound(int cls);
   ABSL_ATTRIBUTE_NOINLINE void* AllocateOther(std::size_t size,
                                               std::size_t align);
-  // Deallocate for a pointer outside the thread's cached chunk: a chunk
-  // lookup, then the same checks.
-  ABSL_ATTRIBUTE_NOINLINE void DeallocateElsewhere(void* ptr) noexcept {
-    if (ABSL_PREDICT_FALSE(!source_.Contains(ptr))) {
-      return DeallocateOther(ptr);
-    }
-    FreeBlock(CheckedSmallBlock(ptr), ptr);
-  }
   // Out of line so that the medium and large heaps' code does not crowd
   // free's fast path.
   ABSL_ATTRIBUTE_NOINLINE void DeallocateOther(void* ptr) noexcept {

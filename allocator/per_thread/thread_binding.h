@@ -84,6 +84,21 @@ class ThreadBinding {
     Heap* heap = MyHeapSlow(source);
     return heap == nullptr ? nullptr : allocate(heap);
   }
+  // Sends every later call down the out-of-line paths: no TLS slot names
+  // this allocator and no chunk is cached, so the fast paths never hit (the
+  // drop-in's trace recording sees every call there). A thread still finds
+  // its heap, through pthread_getspecific. Call before threads other than
+  // the caller use the allocator.
+  void BypassFastPaths() {
+    bypass_.store(true, std::memory_order_relaxed);
+    chunk_id_.store(per_thread_internal::kUncachedId,
+                    std::memory_order_relaxed);
+    per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
+    if (slot.instance == id_.load(std::memory_order_relaxed)) {
+      slot.instance = 0;
+      slot.local_chunk = 0;
+    }
+  }
   // Whether `p` lies in the chunk of the calling thread's own heap that its
   // TLS slot caches for this allocator (TlsSlot::local_chunk).
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool InLocalChunk(const void* p) const {
@@ -192,6 +207,13 @@ class ThreadBinding {
   // too). GiveBack abandons it again.
   ABSL_ATTRIBUTE_NOINLINE Heap* LendHeap(S* source) ABSL_LOCKS_EXCLUDED(lock_);
   void GiveBack(Heap* heap) ABSL_LOCKS_EXCLUDED(lock_);
+  // What a bound slot's instance holds: this allocator's id, or 0 (which
+  // no allocator has) once BypassFastPaths ran.
+  std::uint64_t BoundId() const {
+    return bypass_.load(std::memory_order_relaxed)
+               ? 0
+               : id_.load(std::memory_order_relaxed);
+  }
   // Puts `heap` on the abandoned list.
   void Abandon(Heap* heap, std::int64_t now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(lock_) {
@@ -212,6 +234,7 @@ class ThreadBinding {
   // this allocator's LocalChunkKey. The whole id_ would let an id of
   // kChunkSize or more alias another instance's cached key.
   std::atomic<std::uint64_t> chunk_id_{per_thread_internal::kUncachedId};
+  std::atomic<bool> bypass_{false};  // BypassFastPaths.
   pthread_key_t key_{};  // Created under lock_ before id_ publishes it.
   HeapMapper mapper_ ABSL_GUARDED_BY(lock_) = &MapHeapMemory;
   Heap* heaps_ ABSL_GUARDED_BY(lock_) = nullptr;  // Every heap.

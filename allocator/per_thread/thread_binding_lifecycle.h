@@ -11,6 +11,18 @@ namespace rusty_malloc {
 
 template <ChunkSource S>
 ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
+  per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
+  // A slot that never names this allocator (BypassFastPaths, or a thread
+  // going back and forth between allocators): the thread's heap, without
+  // the lock.
+  if (id_.load(std::memory_order_acquire) != kUnbound) {
+    if (auto* bound = static_cast<Heap*>(pthread_getspecific(key_))) {
+      slot = {
+          BoundId(),   bound, bound->tag(), 0, per_thread_internal::LinkKey(),
+          slot.exiting};
+      return bound;
+    }
+  }
   Heap* heap = nullptr;
   bool adopted = false;
   {
@@ -23,7 +35,9 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
       }
       const std::uint64_t id =
           per_thread_internal::next_instance.fetch_add(1) + 1;
-      chunk_id_.store(std::min(id, per_thread_internal::kUncachedId),
+      chunk_id_.store(bypass_.load(std::memory_order_relaxed)
+                          ? per_thread_internal::kUncachedId
+                          : std::min(id, per_thread_internal::kUncachedId),
                       std::memory_order_relaxed);
       id_.store(id, std::memory_order_release);
     } else {
@@ -35,9 +49,8 @@ ThreadHeap<S>* ThreadBinding<S>::MyHeapSlow(S* source) {
   // Set the cache first: pthread_setspecific may itself call malloc. An
   // exiting thread stays marked so (another allocator's heap of it may be
   // bound here while this one's destructor has already run).
-  per_thread_internal::TlsSlot& slot = per_thread_internal::tls_slot;
-  slot = {id_.load(std::memory_order_relaxed), heap,        heap->tag(), 0,
-          per_thread_internal::LinkKey(),      slot.exiting};
+  slot = {BoundId(),   heap, heap->tag(), 0, per_thread_internal::LinkKey(),
+          slot.exiting};
   pthread_setspecific(key_, heap);
   if (adopted) heap->TakeOver();
   return heap;

@@ -100,4 +100,17 @@ std::optional<std::string_view> ExpectedProfilePath(std::string_view text) {
   return text;
 }
 
+std::optional<std::string_view> ExpectedTracePath(std::string_view text) {
+  if (text.empty() || text.size() + 32 >= trace::kMaxTracePath) {
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<trace::ForkMode> ExpectedTraceFork(std::string_view text) {
+  if (text == "stop") return trace::ForkMode::kStop;
+  if (text == "child") return trace::ForkMode::kChild;
+  return std::nullopt;
+}
+
 }  // namespace rusty_malloc::fuzzing::drop_in_text

@@ -24,6 +24,8 @@ std::optional<MisuseAction> ExpectedMisuseAction(std::string_view text);
 std::optional<std::uint32_t> ExpectedCount(std::string_view text);
 std::optional<GuardedPlacement> ExpectedPlacement(std::string_view text);
 std::optional<std::string_view> ExpectedProfilePath(std::string_view text);
+std::optional<std::string_view> ExpectedTracePath(std::string_view text);
+std::optional<trace::ForkMode> ExpectedTraceFork(std::string_view text);
 
 }  // namespace rusty_malloc::fuzzing::drop_in_text
 

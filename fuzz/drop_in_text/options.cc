@@ -30,8 +30,10 @@ constexpr const char* kNames[] = {"RUSTY_MALLOC_PURGE_DELAY_MS",
                                   "RUSTY_MALLOC_GUARDED_PLACEMENT",
                                   "RUSTY_MALLOC_HEAP_PROFILE",
                                   "RUSTY_MALLOC_SAMPLE_PACING",
-                                  "RUSTY_MALLOC_HEAP_PROFILE_SIGNAL"};
-constexpr int kOptions = 12;
+                                  "RUSTY_MALLOC_HEAP_PROFILE_SIGNAL",
+                                  "RUSTY_MALLOC_TRACE",
+                                  "RUSTY_MALLOC_TRACE_FORK"};
+constexpr int kOptions = 14;
 
 // A value for an option: bytes from the input up to a NUL (or its end),
 // or now and then a word the parsers know, so that every branch is near.
@@ -46,6 +48,8 @@ std::string Value(FuzzInput& in) {
                                            "end",
                                            "start",
                                            "alternate",
+                                           "stop",
+                                           "child",
                                            "4294967295",
                                            "4294967296",
                                            "4K",
@@ -129,6 +133,11 @@ void Options(FuzzInput& in) {
   const std::optional<const char*> path = ParseProfilePath(text.c_str());
   Same(path ? std::optional<std::string_view>(*path) : std::nullopt,
        ExpectedProfilePath(text), "ParseProfilePath", text);
+  const std::optional<const char*> trace_path = ParseTracePath(text.c_str());
+  Same(trace_path ? std::optional<std::string_view>(*trace_path) : std::nullopt,
+       ExpectedTracePath(text), "ParseTracePath", text);
+  Same(ParseTraceFork(text.c_str()), ExpectedTraceFork(text), "ParseTraceFork",
+       text);
   std::uint64_t number = 0;
   for (int i = 0; i < 8; ++i) number = number << 8 | in.Byte();
   number >>= in.Byte() % 64;
@@ -196,6 +205,12 @@ void Options(FuzzInput& in) {
         case 9:
           valid = ExpectedProfilePath(*value).has_value();
           break;
+        case 12:
+          valid = ExpectedTracePath(*value).has_value();
+          break;
+        case 13:
+          valid = ExpectedTraceFork(*value).has_value();
+          break;
       }
     }
     if (env.warnings[i] != (value && !valid ? 1 : 0)) {
@@ -227,7 +242,11 @@ void Options(FuzzInput& in) {
           use(9, ExpectedProfilePath, std::string_view()) ||
       options.pacing_share !=
           use(10, ExpectedCount, DropInOptions().pacing_share) ||
-      options.heap_profile_signal != use(11, ExpectedCount, std::uint32_t{0})) {
+      options.heap_profile_signal != use(11, ExpectedCount, std::uint32_t{0}) ||
+      std::string_view(options.trace_path) !=
+          use(12, ExpectedTracePath, std::string_view()) ||
+      options.trace_fork !=
+          use(13, ExpectedTraceFork, trace::ForkMode::kStop)) {
     Require("ReadOptions' settings are not the environment's");
   }
 }
