@@ -58,6 +58,21 @@ UNITS = {
     "glibc_thread": ("iterations per second",
                      "glibc's benchtests/bench-malloc-thread: an iteration is a "
                      "free and a malloc of 4 B to 32 KiB; all threads together."),
+    "replay_python": ("calls per second",
+                      "bench/replay on a trace of Debian's python3 running "
+                      "tests/workloads/producer_consumer.py (202 threads: "
+                      "short-lived producers hand objects to one consumer), "
+                      "recorded on this machine with RUSTY_MALLOC_TRACE; "
+                      "its recorded threads replay as real threads. Memory: "
+                      "what the replay added to resident memory at its "
+                      "peak."),
+    "replay_sqlite": ("calls per second",
+                      "bench/replay on a trace of sqlite3 running "
+                      "tests/workloads/sqlite_workload.sql (inserts, an "
+                      "index build, queries), as replay_python."),
+    "replay_gcc": ("calls per second",
+                   "bench/replay on a trace of cc1plus (g++ -O2 compiling "
+                   "bench/alloc_bench.cc), as replay_python."),
     "mimalloc_stress": ("allocations per second",
                         "mimalloc's test/test-stress (iterations chosen for "
                         "about the same number of allocations at every thread "
@@ -214,6 +229,13 @@ def tables(rate, rss, failures, allocators):
         for a in allocators:
             lines.append(f"| {a} | " + " | ".join(
                 cell(rss, k, a, lambda v: f"{v / 1024:.1f}") for k in keys) + " |")
+        leanest = []
+        for k in keys:
+            r = rss.get(k, {})
+            peers = [r[p] for p in PEERS if p in r and r[p] > 0]
+            leanest.append(f"{max(r[OURS], 1) / min(peers):.2f}x"
+                           if peers and OURS in r else "-")
+        lines.append("| **per-thread / leanest peer** | " + " | ".join(leanest) + " |")
         lines.append("")
     return lines
 
@@ -404,7 +426,9 @@ def targets(rate, rss, resident, instructions, failures, sampling):
 
     # (per-thread / leanest peer peak RSS, key) for each row.
     def rss_ratios_for(peers):
-        return [(rss[k][OURS] / min(rss[k][p] for p in peers if p in rss[k]), k)
+        # A replay's figure is what it added, which can be 0: over 1 KiB.
+        return [(max(rss[k][OURS], 1) /
+                 max(min(rss[k][p] for p in peers if p in rss[k]), 1), k)
                 for k in rss if OURS in rss[k] and any(p in rss[k] for p in peers)]
 
     rss_ratios = rss_ratios_for(PEERS)

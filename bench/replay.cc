@@ -1,5 +1,8 @@
 #include "bench/replay.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +40,47 @@ void FreeLeftovers(Shared& shared) {
     }
   }
 }
+
+// The process's resident memory now, in KiB (statm's second field); 0 if
+// unknown.
+long ResidentKib() {
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  if (statm == nullptr) return 0;
+  long size = 0, resident = 0;
+  const bool read = std::fscanf(statm, "%ld %ld", &size, &resident) == 2;
+  std::fclose(statm);
+  return read ? resident * (sysconf(_SC_PAGESIZE) / 1024) : 0;
+}
+
+// Polls resident memory every millisecond from construction to Stop():
+// the replay's peak, which getrusage's cannot tell from the trace loading's.
+class ResidentMonitor {
+ public:
+  ResidentMonitor() : before_(ResidentKib()), peak_(before_) {
+    thread_ = std::thread([this] {
+      while (!stop_.load(std::memory_order_relaxed)) {
+        peak_ = std::max(peak_, ResidentKib());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  ResidentMonitor(const ResidentMonitor&) = delete;
+  ResidentMonitor& operator=(const ResidentMonitor&) = delete;
+  // Stops polling (one last reading) and fills in `result`.
+  void Stop(Result* result) {
+    stop_.store(true, std::memory_order_relaxed);
+    thread_.join();
+    peak_ = std::max(peak_, ResidentKib());
+    result->resident_before_kib = before_;
+    result->replay_peak_added_kib = peak_ - before_;
+  }
+
+ private:
+  const long before_;
+  long peak_;  // The monitor thread's until Stop joins it.
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // Runs one replay thread per recorded thread, released together; returns
 // the seconds from the release to the last join.
@@ -79,7 +123,9 @@ Result Replay(const trace::Trace& trace, const Plan& plan,
   Shared shared{allocator, plan, slots, progress, {}};
   Result result;
   result.threads = trace.threads.size();
+  ResidentMonitor monitor;
   result.seconds = RunThreads(trace, shared);
+  monitor.Stop(&result);
   FreeLeftovers(shared);
   result.pattern_errors = shared.errors.pattern.load();
   result.failed_allocations = shared.errors.failed_allocations.load();

@@ -31,6 +31,12 @@ inline constexpr int kWatchdogSeconds = 30;
 struct Result {
   std::size_t threads = 0;
   double seconds = 0;  // From the threads' release to the last join.
+  // Resident memory just before the release, and the most the replay
+  // added to it (polled every millisecond): the replayed heap's peak,
+  // apart from the trace the replayer holds, which the process's peak
+  // includes.
+  long resident_before_kib = 0;
+  long replay_peak_added_kib = 0;
   // Sampled bytes of a block that lost its pattern, or calloc's that are
   // not zero, counted once per block checked.
   std::size_t pattern_errors = 0;

@@ -1,6 +1,8 @@
 // replay: runs an allocation trace on an allocator and reports its time and
 // memory (bench/replay.h says how). Usage: Usage() below.
 
+#include <dlfcn.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -33,8 +35,11 @@ void Usage(std::FILE* out) {
       "A run's report: threads, records, calls (records that call the\n"
       "allocator), seconds (from the threads' release to the last join),\n"
       "ops_per_second (calls a second), peak_rss_kib and peak_vm_kib (the\n"
-      "process's peaks over the runs so far), pattern_errors,\n"
-      "failed_allocations and usable_size_errors.\n"
+      "process's peaks over the runs so far), resident_before_kib and\n"
+      "replay_peak_added_kib (resident memory at the release, and the most\n"
+      "the replay added to it: the replayed heap's peak, without the trace\n"
+      "the replayer holds), pattern_errors, failed_allocations and\n"
+      "usable_size_errors.\n"
       "Exit status: 0 ok; 1 pattern or allocation errors; 2 a bad argument\n"
       "or trace; 3 the threads waited on each other for %d s (the trace\n"
       "cannot be replayed).\n",
@@ -98,17 +103,42 @@ void Report(const Options& options, const Plan& plan, const Result& result,
           ? "{\"allocator\":\"%s\",\"run\":%ld,\"threads\":%zu,"
             "\"records\":%zu,\"calls\":%zu,\"seconds\":%.6f,"
             "\"ops_per_second\":%.0f,\"peak_rss_kib\":%ld,"
-            "\"peak_vm_kib\":%ld,\"pattern_errors\":%zu,"
+            "\"peak_vm_kib\":%ld,\"resident_before_kib\":%ld,"
+            "\"replay_peak_added_kib\":%ld,\"pattern_errors\":%zu,"
             "\"failed_allocations\":%zu,\"usable_size_errors\":%zu}\n"
           : "allocator=%s run=%ld threads=%zu records=%zu calls=%zu "
             "seconds=%.6f ops_per_second=%.0f peak_rss_kib=%ld "
-            "peak_vm_kib=%ld pattern_errors=%zu failed_allocations=%zu "
+            "peak_vm_kib=%ld resident_before_kib=%ld replay_peak_added_kib=%ld "
+            "pattern_errors=%zu failed_allocations=%zu "
             "usable_size_errors=%zu\n";
   std::printf(format, options.allocator.c_str(), run, result.threads,
               plan.records, plan.calls, result.seconds, per_second,
-              PeakResidentKib(), PeakVirtualKib(), result.pattern_errors,
+              PeakResidentKib(), PeakVirtualKib(), result.resident_before_kib,
+              result.replay_peak_added_kib, result.pattern_errors,
               result.failed_allocations, result.usable_size_errors);
   std::fflush(stdout);
+}
+
+// Has the process's allocator give its free memory back to the OS, by
+// whichever call it has (glibc's and this project's malloc_trim, jemalloc's
+// mallctl purge, tcmalloc's and mimalloc's own), so that what reading the
+// trace freed does not sit in one allocator's cache and not another's when
+// a run's resident memory is measured.
+void ReleaseFreeMemory() {
+  using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
+  if (auto mallctl =
+          reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"))) {
+    mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);  // Every arena.
+  }
+  if (auto release = reinterpret_cast<void (*)()>(
+          dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory"))) {
+    release();
+  }
+  if (auto collect =
+          reinterpret_cast<void (*)(bool)>(dlsym(RTLD_DEFAULT, "mi_collect"))) {
+    collect(true);
+  }
+  malloc_trim(0);
 }
 
 // What the reader left out of an incomplete trace.
@@ -153,6 +183,7 @@ int Main(int argc, char** argv) {
   int status = 0;
   for (long run = 1; run <= options.repeat; ++run) {
     Result result;
+    ReleaseFreeMemory();
     {
       const auto allocator = MakeAllocator(options.allocator);
       result = Replay(trace, plan, *allocator);

@@ -14,8 +14,10 @@
 # suite goes on.
 #
 # Usage: bench/run_suite.sh [output_dir]   (default: bench-out/)
+# Then traces: python3, sqlite3 and g++ recorded here (RUSTY_MALLOC_TRACE,
+# with what recording costs them) and replayed under every allocator.
 # Output: results.csv, failures.csv, sampling.csv, sampling_runs.csv,
-# callgrind.csv, report.md,
+# callgrind.csv, trace_cost.csv, report.md,
 # throughput.svg;
 # the report's table of targets, met or not, also on standard output.
 set -euo pipefail
@@ -26,11 +28,12 @@ out=${1:-bench-out}
 mkdir -p "${out}"
 ensure_deps
 
-repo_bazel build -c opt //bench:alloc_bench \
+repo_bazel build -c opt //bench:alloc_bench //bench:replay //tools:trace_dump \
   //allocator:librusty_malloc.so //allocator:librusty_malloc_locked.so \
   >"${out}/build.log" 2>&1 || { tail -n 30 "${out}/build.log"; exit 1; }
 bin=$(repo_bazel info -c opt bazel-bin 2>/dev/null)
 bench="${bin}/bench/alloc_bench"
+replay_bin="${bin}/bench/replay"
 lib=/usr/lib/x86_64-linux-gnu
 
 # name=library ("" for glibc's own malloc)
@@ -81,6 +84,9 @@ workloads=(
   "glibc_simple 16 1"
   "glibc_thread 1 1 2 4 8 16"
   "mimalloc_stress 800000 1 4 16"
+  "replay_python 0 1"
+  "replay_sqlite 0 1"
+  "replay_gcc 0 1"
 )
 # BENCH_ONLY="w1 w2" runs only those workloads.
 if [[ -n ${BENCH_ONLY:-} ]]; then
@@ -113,6 +119,90 @@ if [[ ${wanted} -eq 1 ]]; then
     done
     workloads=("${kept[@]}")
   fi
+fi
+
+# The replay workloads' traces, recorded here from programs on this
+# machine with the per-thread drop-in's RUSTY_MALLOC_TRACE (never
+# committed): Debian's python3 on a threaded script (202 threads handing
+# objects to one), sqlite3 on the preload test's inserts, index build and
+# queries, and g++ compiling bench/alloc_bench.cc (cc1plus's trace, the
+# largest of the processes g++ starts). Each program also runs with
+# recording off and on in alternate runs, three of each, into
+# trace_cost.csv: what recording costs (the least wall time of each).
+# bench/replay replays a trace with one thread per recorded thread and
+# checks every block's contents; its rate is calls a second, and its
+# memory figure what the replay added to resident memory at its peak
+# (the trace it holds is left out).
+# run_traced NAME PRELOAD TRACE: runs NAME's program preloaded, recording
+# to TRACE unless it is empty.
+run_traced() {
+  local -a command
+  case $1 in
+    python) command=(/usr/bin/python3 tests/workloads/producer_consumer.py) ;;
+    sqlite) command=(/usr/bin/sqlite3 -batch :memory:
+                     ".read tests/workloads/sqlite_workload.sql") ;;
+    gcc) command=(g++ -std=c++20 -O2 -c bench/alloc_bench.cc -o /dev/null) ;;
+  esac
+  if [[ -n $3 ]]; then
+    env RUSTY_MALLOC_TRACE="$3" LD_PRELOAD="$2" "${command[@]}" >/dev/null 2>&1
+  else
+    env LD_PRELOAD="$2" "${command[@]}" >/dev/null 2>&1
+  fi
+}
+traces=${out}/traces
+record_traces() {
+  local name mode start end largest
+  local per_thread=${bin}/allocator/librusty_malloc.so
+  rm -rf "${traces}" && mkdir -p "${traces}"
+  echo "program,off_s,on_s,on_over_off,trace_bytes,records,threads" >"${out}/trace_cost.csv"
+  for name in python sqlite gcc; do
+    local best_off="" best_on="" t
+    for _ in 1 2 3; do
+      for mode in off on; do
+        rm -rf "${traces}/${name}.d" && mkdir -p "${traces}/${name}.d"
+        start=${EPOCHREALTIME}
+        run_traced "${name}" "${per_thread}" \
+          "$([[ ${mode} == on ]] && echo "${traces}/${name}.d/t.%p")" ||
+          { echo "FAILED: ${name} (recording ${mode})"; return 1; }
+        end=${EPOCHREALTIME}
+        t=$(awk "BEGIN{printf \"%.4f\", ${end} - ${start}}")
+        if [[ ${mode} == on ]]; then
+          [[ -z ${best_on} ]] || awk "BEGIN{exit !(${t} < ${best_on})}" && best_on=${t}
+        else
+          [[ -z ${best_off} ]] || awk "BEGIN{exit !(${t} < ${best_off})}" && best_off=${t}
+        fi
+      done
+    done
+    # The process that allocated most: python3 and sqlite3 themselves, and
+    # g++'s cc1plus.
+    largest=$(find "${traces}/${name}.d" -name 't.*' -printf '%s %p\n' |
+      sort -rn | head -n 1 | cut -d' ' -f2-)
+    mv "${largest}" "${traces}/${name}.trace"
+    rm -rf "${traces}/${name}.d"
+    local summary bytes records threads
+    summary=$("${bin}/tools/trace_dump" --summary "${traces}/${name}.trace") ||
+      { echo "FAILED: the ${name} trace does not parse"; return 1; }
+    bytes=$(stat -c %s "${traces}/${name}.trace")
+    records=$(sed -E 's/.*records=([0-9]+).*/\1/' <<<"${summary}")
+    threads=$(sed -E 's/.*threads=([0-9]+).*/\1/' <<<"${summary}")
+    echo "${name},${best_off},${best_on},$(awk "BEGIN{printf \"%.3f\", ${best_on} / ${best_off}}"),${bytes},${records},${threads}" \
+      >>"${out}/trace_cost.csv"
+    printf 'recorded %-7s %9s records, %3s threads, %6s KiB; recording costs %.2fx (%s s against %s s)\n' \
+      "${name}" "${records}" "${threads}" $((bytes / 1024)) \
+      "$(awk "BEGIN{print ${best_on} / ${best_off}}")" "${best_on}" "${best_off}"
+  done
+}
+wanted=0
+for w in "${workloads[@]}"; do
+  [[ ${w%% *} == replay_* ]] && wanted=1
+done
+if [[ ${wanted} -eq 1 ]] && ! record_traces; then
+  echo "FAILED: recording the replay workloads' traces; not running them"
+  kept=()
+  for w in "${workloads[@]}"; do
+    [[ ${w%% *} == replay_* ]] || kept+=("${w}")
+  done
+  workloads=("${kept[@]}")
 fi
 
 # timed OUTPUT PRELOAD COMMAND...: runs COMMAND under LD_PRELOAD=PRELOAD and
@@ -204,6 +294,18 @@ run_workload() {
       [[ ${status} -eq 0 ]] && read -r wall rss <<<"${timing}" &&
         rate=$(awk "BEGIN{printf \"%.3f\", 1 / ${wall}}")
       ;;
+    replay_*)
+      # The replayer's own figures: calls a second, and the resident memory
+      # the replay added at its peak.
+      timing=$(timed "${output}" "${preload}" "${replay_bin}" --json \
+        "${traces}/${workload#replay_}.trace") || status=1
+      if [[ ${status} -eq 0 ]]; then
+        read -r rate rss < <(python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+print(r["ops_per_second"], r["replay_peak_added_kib"])' "${output}") || status=1
+      fi
+      ;;
     glibc_simple)
       timing=$(timed "${output}" "${preload}" "${glibc_simple_bin}" "${ops}") &&
         rate=$(glibc_rate simple "${output}") || status=1
@@ -232,7 +334,12 @@ run_workload() {
   esac
   rm -f "${output}"
   [[ ${status} -eq 0 && -n ${rate:-} ]] || return 1
-  read -r wall rss <<<"${timing}"
+  # A replay's memory figure is its own (set above).
+  if [[ ${workload} == replay_* ]]; then
+    read -r wall _ <<<"${timing}"
+  else
+    read -r wall rss <<<"${timing}"
+  fi
   echo "${workload} ${threads} ${wall} ${rate} ${rss}"
 }
 
