@@ -88,6 +88,7 @@ workloads=(
   "replay_sqlite 0 1"
   "replay_gcc 0 1"
 )
+all_workloads=("${workloads[@]}")
 # BENCH_ONLY="w1 w2" runs only those workloads.
 if [[ -n ${BENCH_ONLY:-} ]]; then
   selected=()
@@ -192,6 +193,47 @@ record_traces() {
       "$(awk "BEGIN{print ${best_on} / ${best_off}}")" "${best_on}" "${best_off}"
   done
 }
+# What recording costs alloc_bench's workloads, every one even under
+# BENCH_ONLY (a tenth of their
+# operations, at their first thread count; the trace goes to a file that is
+# removed after each run): the best of three rates alloc_bench reports
+# (its timed loop only) with recording off and on, in alternate runs, into
+# trace_cost.csv beside the programs' (there as rates, not seconds).
+recording_cost() {
+  local w workload ops threads_list threads mode rate
+  local per_thread=${bin}/allocator/librusty_malloc.so
+  for w in "${all_workloads[@]}"; do
+    read -r workload ops threads_list <<<"${w}"
+    [[ ${workload} == replay_* || ${workload} == python ||
+       " ${standard_workloads} " == *" ${workload} "* ]] && continue
+    threads=${threads_list%% *}
+    ops=$(((ops + 9) / 10))
+    local best_off="" best_on="" bytes=0
+    for _ in 1 2 3; do
+      for mode in off on; do
+        rm -f "${traces}/cost.trace"
+        local -a recording=()
+        [[ ${mode} == on ]] && recording=(RUSTY_MALLOC_TRACE="${traces}/cost.trace")
+        rate=$(env "${recording[@]}" LD_PRELOAD="${per_thread}" \
+          "${bench}" "${workload}" "${threads}" "${ops}" 2>/dev/null |
+          awk '{print $4}') || return 1
+        [[ ${rate} =~ ^[0-9]+([.][0-9]*)?$ ]] || return 1
+        if [[ ${mode} == on ]]; then
+          bytes=$(stat -c %s "${traces}/cost.trace")
+          [[ -z ${best_on} ]] || awk "BEGIN{exit !(${rate} > ${best_on})}" && best_on=${rate}
+        else
+          [[ -z ${best_off} ]] || awk "BEGIN{exit !(${rate} > ${best_off})}" && best_off=${rate}
+        fi
+      done
+    done
+    echo "${workload}_${threads},${best_off},${best_on},$(awk "BEGIN{printf \"%.3f\", ${best_off} / ${best_on}}"),${bytes},," \
+      >>"${out}/trace_cost.csv"
+    printf 'recording costs %-18s %3s threads %.2fx (%s against %s ops/s)\n' \
+      "${workload}" "${threads}" "$(awk "BEGIN{print ${best_off} / ${best_on}}")" \
+      "${best_on}" "${best_off}"
+  done
+  rm -f "${traces}/cost.trace"
+}
 wanted=0
 for w in "${workloads[@]}"; do
   [[ ${w%% *} == replay_* ]] && wanted=1
@@ -204,6 +246,10 @@ if [[ ${wanted} -eq 1 ]] && ! record_traces; then
   done
   workloads=("${kept[@]}")
 fi
+mkdir -p "${traces}"
+[[ -f ${out}/trace_cost.csv ]] ||
+  echo "program,off_s,on_s,on_over_off,trace_bytes,records,threads" >"${out}/trace_cost.csv"
+recording_cost || echo "FAILED: measuring what recording costs alloc_bench"
 
 # timed OUTPUT PRELOAD COMMAND...: runs COMMAND under LD_PRELOAD=PRELOAD and
 # /usr/bin/time (not itself preloaded), COMMAND's standard output into OUTPUT,
