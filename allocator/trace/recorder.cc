@@ -64,6 +64,15 @@ char* PutDecimal(std::uint64_t value, char* out) {
   return out;
 }
 
+// `path` + "." + the process id, into `out` (kMaxTracePath bytes; ExpandPath
+// left room for the suffix).
+void WithPid(const char* path, char* out) {
+  const std::size_t n = std::strlen(path);
+  std::memcpy(out, path, n);
+  out[n] = '.';
+  *PutDecimal(static_cast<std::uint64_t>(getpid()), out + n + 1) = '\0';
+}
+
 // `pattern` with "%p" as the process id, into `out`; false when too long.
 bool ExpandPath(const char* pattern, char* out, std::size_t capacity) {
   char* at = out;
@@ -151,10 +160,7 @@ bool Recorder::Start(const char* path, ForkMode fork_mode) {
   if (!OpenFile(base_path_, /*exclusive=*/true)) {
     if (errno != EEXIST) return false;
     char own[kMaxTracePath];
-    char* end = own + (std::strlen(base_path_));
-    std::strcpy(own, base_path_);
-    *end++ = '.';
-    *PutDecimal(static_cast<std::uint64_t>(getpid()), end) = '\0';
+    WithPid(base_path_, own);
     if (!OpenFile(own, /*exclusive=*/false)) return false;
   }
   if (pthread_key_create(&key_, &Recorder::ThreadExit) != 0) {
@@ -411,10 +417,7 @@ void Recorder::AfterForkInChild() {
   bool recording = false;
   if (fork_mode_ == ForkMode::kChild) {
     char own[kMaxTracePath];
-    std::strcpy(own, base_path_);
-    char* end = own + std::strlen(own);
-    *end++ = '.';
-    *PutDecimal(static_cast<std::uint64_t>(getpid()), end) = '\0';
+    WithPid(base_path_, own);
     recording = OpenFile(own, /*exclusive=*/false);
   }
   if (!recording) {
